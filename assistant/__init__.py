@@ -1,0 +1,1 @@
+"""Offline, hands-free, voice-guided massage coach."""

@@ -1,0 +1,62 @@
+"""The small interfaces the domain talks to, so engines can be swapped and faked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Session time in seconds; injected so tests can run a routine in a second."""
+
+    def now(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One recognizer hypothesis, timed in seconds from the start of the audio stream."""
+
+    text: str
+    final: bool
+    start_s: float
+    end_s: float
+    confidence: float | None = None
+
+
+class Recognizer(Protocol):
+    """A streaming speech recognizer fed 16-bit little-endian mono PCM."""
+
+    name: str
+    sample_rate: int
+
+    def set_phrases(self, phrases: Sequence[str]) -> None:
+        """Limit what can be heard to these phrases (plus rejection of anything else)."""
+
+    def accept(self, pcm: bytes) -> list[Heard]:
+        """Feed audio; return hypotheses that became available (partial or final)."""
+
+    def flush(self) -> list[Heard]:
+        """End of stream: return what is still pending as final."""
+
+
+class Voice(Protocol):
+    """Where the session's spoken lines and chimes go (speakers, or printed text)."""
+
+    def say(self, text: str) -> None:
+        """Queue a line after whatever is already queued."""
+
+    def chime(self, kind: str) -> None:
+        """Queue a short tone: 'step', 'switch', 'pause' or 'stop'."""
+
+    def silence(self) -> None:
+        """Cut off what is playing now and drop everything queued."""
+
+    def busy(self) -> bool:
+        """True while something is playing or queued."""
+
+    def set_pace(self, factor: float) -> None:
+        """Speaking-rate factor: above 1 is slower (it follows the session pace)."""
+
+    def set_volume_step(self, step: int) -> bool:
+        """Move the volume by steps; False when already at the end of the scale."""

@@ -1,0 +1,1 @@
+"""Virtual PulseAudio room fixture (filled in by the voice-out work)."""
