@@ -1,0 +1,49 @@
+"""Settings, one frozen dataclass per subsystem; only the CLI builds them from flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Mode = Literal["self", "partner"]
+Pressure = Literal["light", "medium", "firm"]
+PRESSURES: tuple[Pressure, ...] = ("light", "medium", "firm")
+PACES: dict[str, float] = {"slow": 1.25, "normal": 1.0, "fast": 0.8}
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    routine: str = "full"
+    mode: Mode = "self"
+    pressure: Pressure = "medium"
+    pace_factor: float = 1.0
+    """Multiplies step durations and the speaking pace; 1.25 is slower."""
+    min_pace_factor: float = 0.6
+    max_pace_factor: float = 1.6
+    pace_step: float = 0.2
+    time_scale: float = 1.0
+    """Multiplies every duration, so tests and demos run a routine in seconds."""
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    voice: str | None = None
+    rate_wpm: int = 150
+    volume: float = 0.8
+    """0..1 linear gain on rendered speech and chimes."""
+    volume_step: float = 0.15
+    chimes: bool = True
+    output_device: str | int | None = None
+    blocksize_frames: int = 256
+    """Output block: small, so a cut-off takes effect within a few milliseconds."""
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    engine: Literal["auto", "vosk", "pocketsphinx"] = "auto"
+    model_path: Path | None = None
+    input_device: str | int | None = None
+    sample_rate_hertz: int = 16000
+    block_seconds: float = 0.05
+    search_dirs: tuple[Path, ...] = field(default_factory=tuple)
