@@ -1,0 +1,344 @@
+"""The guided session: walks the plan, keeps time on an injected clock, reacts to commands.
+
+It never sleeps and imports no audio library: speech goes to a `Voice`, time
+comes from a `Clock`, and a runner calls `tick()` and `command()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transitions import EventData, Machine
+
+from assistant.dialog import Dialog
+from assistant.events import EventLog
+from assistant.plan import PlanItem, make_plan
+from assistant.ports import Clock, Voice
+from assistant.routines import Routine
+from assistant.session_states import STATES, TRANSITIONS, State
+from assistant.settings import PRESSURES, SessionSettings
+from assistant.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class Command:
+    intent: str | None
+    """None when the words matched no command."""
+    phrase: str
+    source: str
+    """'text' or 'voice'."""
+
+
+class Session:
+    state: str
+
+    def __init__(
+        self,
+        routine: Routine,
+        settings: SessionSettings,
+        clock: Clock,
+        voice: Voice,
+        events: EventLog,
+        dialog: Dialog,
+        vocabulary: Vocabulary,
+    ) -> None:
+        self.routine = routine
+        self.settings = settings
+        self.clock = clock
+        self.voice = voice
+        self.events = events
+        self.dialog = dialog
+        self.vocabulary = vocabulary
+        self.plan: tuple[PlanItem, ...] = make_plan(routine)
+        self.index = 0
+        self.pressure = PRESSURES.index(settings.pressure)
+        self.pace = settings.pace_factor
+        self.remaining_s = 0.0
+        self.total_s = 0.0
+        self.cues_spoken = 0
+        self.pains = 0
+        self.ended_by_user = False
+        self.screening_done = False
+        self._fresh = True
+        self._last_tick = clock.now()
+        self.machine = Machine(
+            model=self,
+            states=STATES,
+            transitions=TRANSITIONS,
+            initial=State.READY,
+            queued=True,
+            ignore_invalid_triggers=True,
+            auto_transitions=False,
+            after_state_change="_log_state",
+            send_event=True,
+        )
+        voice.set_pace(self.pace)
+
+    # ----- what the runner calls -------------------------------------------------
+
+    def begin(self) -> None:
+        self.trigger("start")
+
+    @property
+    def finished(self) -> bool:
+        return self.state == State.FINISHED
+
+    def valid_intents(self) -> frozenset[str]:
+        """Commands that make sense now: used for the speech grammar and the help line."""
+        triggers = set(self.machine.get_triggers(self.state))
+        return frozenset(i.name for i in self.vocabulary.intents if i.name in triggers)
+
+    def command(self, cmd: Command) -> None:
+        valid = cmd.intent is not None and self.may_trigger(cmd.intent)
+        self.events.emit(
+            "command", intent=cmd.intent, phrase=cmd.phrase, source=cmd.source, accepted=valid
+        )
+        if cmd.intent is None:
+            self._say("not_understood")
+        elif not valid:
+            self._say(f"not_now.{self.state_name}")
+        else:
+            self.trigger(cmd.intent)
+
+    def tick(self) -> None:
+        """Let the step timer run; it holds while the assistant is speaking."""
+        now = self.clock.now()
+        elapsed, self._last_tick = now - self._last_tick, now
+        if self.state not in (State.RUNNING, State.SWITCHING) or self.voice.busy():
+            return
+        self.remaining_s -= elapsed
+        self._speak_due_cues()
+        if self.remaining_s <= 0:
+            self.trigger("time_up")
+
+    @property
+    def state_name(self) -> str:
+        return State(self.state).value
+
+    @property
+    def item(self) -> PlanItem:
+        return self.plan[self.index]
+
+    # ----- conditions --------------------------------------------------------------
+
+    def target_is_end(self, event: EventData) -> bool:
+        return self._target_of(event) >= len(self.plan)
+
+    def target_is_switch(self, event: EventData) -> bool:
+        target = self._target_of(event)
+        return target < len(self.plan) and self.plan[target].kind == "switch"
+
+    def screening_unfinished(self, event: EventData) -> bool:
+        return not self.screening_done
+
+    def _target_of(self, event: EventData) -> int:
+        name = event.event.name
+        if name in ("time_up", "skip"):
+            return self.index + 1
+        if name == "back":
+            return max(self.index - 1, 0)
+        return self.index
+
+    # ----- before-callbacks --------------------------------------------------------
+
+    def move_forward(self, event: EventData) -> None:
+        self._go_to(self.index + 1)
+        if event.event.name == "skip":
+            self._say("ack_skip")
+
+    def move_back(self, event: EventData) -> None:
+        target = max(self.index - 1, 0)
+        restart = target == self.index
+        self._go_to(target)
+        self._say("ack_restart" if restart else "ack_back")
+
+    def _go_to(self, target: int) -> None:
+        self.voice.silence()
+        self.index = min(target, len(self.plan) - 1)
+        self._fresh = target < len(self.plan)
+
+    def fresh_item(self, event: EventData) -> None:
+        self.screening_done = True
+        self._fresh = True
+
+    def continue_item(self, event: EventData) -> None:
+        self._fresh = False
+
+    def count_pain(self, event: EventData) -> None:
+        self.pains += 1
+
+    def mark_ended_by_user(self, event: EventData) -> None:
+        self.ended_by_user = True
+
+    # ----- entering states ---------------------------------------------------------
+
+    def enter_screening(self, event: EventData) -> None:
+        minutes = round(self._session_seconds_left() / 60)
+        self._say(
+            "welcome",
+            routine=self.routine.title,
+            minutes=minutes,
+            mode_phrase=self.dialog.line(f"mode_{self.settings.mode}"),
+        )
+        self._say("disclaimer")
+        self._say("how_to_talk")
+        self.trigger("screened")
+
+    def enter_running(self, event: EventData) -> None:
+        self._enter_item(chime="step")
+
+    def enter_switching(self, event: EventData) -> None:
+        self._enter_item(chime="switch")
+
+    def _enter_item(self, chime: str) -> None:
+        if not self._fresh:
+            self._say("ack_resume")
+            self._say_instruction()
+            return
+        item = self.item
+        scale = self.settings.time_scale * self.pace
+        self.total_s = item.step.duration_s * scale
+        self.remaining_s = self.total_s
+        self.cues_spoken = 0
+        self._last_tick = self.clock.now()
+        self.events.emit("step", id=item.step.id, index=self.index, foot=item.foot, kind=item.kind)
+        self.voice.chime(chime)
+        intro = "foot_intro" if item.foot == 2 and item.kind == "step" else "step_intro"
+        self._say(intro, title=item.step.title)
+        self._say_instruction()
+
+    def enter_paused(self, event: EventData) -> None:
+        self.voice.silence()
+        self.voice.chime("pause")
+        self._say("ack_pause")
+
+    def enter_stopped(self, event: EventData) -> None:
+        self.voice.silence()
+        self.voice.chime("stop")
+        if event.event.name == "pain":
+            self._say("ack_pain_again" if self.pains > 1 else "ack_pain")
+        else:
+            self._say("ack_stop")
+
+    def enter_finished(self, event: EventData) -> None:
+        if self.ended_by_user:
+            self.voice.silence()
+            self._say("ended")
+        else:
+            self._say("goodbye")
+
+    # ----- internal transitions ----------------------------------------------------
+
+    def say_repeat(self, event: EventData) -> None:
+        self.voice.silence()
+        self._say_instruction()
+
+    def go_slower(self, event: EventData) -> None:
+        self._change_pace(+1)
+
+    def go_faster(self, event: EventData) -> None:
+        self._change_pace(-1)
+
+    def _change_pace(self, direction: int) -> None:
+        s = self.settings
+        new = round(min(max(self.pace + direction * s.pace_step, s.min_pace_factor), s.max_pace_factor), 3)
+        if new == self.pace:
+            self._say("ack_slowest" if direction > 0 else "ack_fastest")
+            return
+        ratio = new / self.pace
+        self.remaining_s *= ratio
+        self.total_s *= ratio
+        self.pace = new
+        self.voice.set_pace(new)
+        self.events.emit("pace", factor=new)
+        self._say("ack_slower" if direction > 0 else "ack_faster")
+
+    def press_lighter(self, event: EventData) -> None:
+        self._change_pressure(-1)
+
+    def press_firmer(self, event: EventData) -> None:
+        self._change_pressure(+1)
+
+    def _change_pressure(self, direction: int) -> None:
+        new = self.pressure + direction
+        if not 0 <= new < len(PRESSURES):
+            self._say("ack_lightest" if direction < 0 else "ack_firmest")
+            return
+        self.pressure = new
+        self.events.emit("pressure", level=PRESSURES[new])
+        self._say("ack_less_pressure" if direction < 0 else "ack_more_pressure")
+        self._say_pressure()
+
+    def say_time_left(self, event: EventData) -> None:
+        key = "time_left_paused" if self.state == State.PAUSED else "time_left"
+        self._say(
+            key,
+            step=self._duration(self.remaining_s),
+            total=self._duration(self._session_seconds_left()),
+        )
+
+    def voice_louder(self, event: EventData) -> None:
+        self._say("ack_louder" if self.voice.set_volume_step(+1) else "ack_loudest")
+
+    def voice_quieter(self, event: EventData) -> None:
+        self._say("ack_quieter" if self.voice.set_volume_step(-1) else "ack_quietest")
+
+    def say_help(self, event: EventData) -> None:
+        valid = self.valid_intents()
+        shown = [i.phrases[0] for i in self.vocabulary.intents if i.name in valid]
+        self._say("help", commands=", ".join(shown))
+
+    # ----- speaking ----------------------------------------------------------------
+
+    def _say(self, key: str, **params: object) -> None:
+        text = self.dialog.line(key, **params)
+        self.events.emit("say", key=key, text=text)
+        self.voice.say(text)
+
+    def _say_text(self, key: str, text: str) -> None:
+        self.events.emit("say", key=key, text=text)
+        self.voice.say(text)
+
+    def _say_instruction(self) -> None:
+        step = self.item.step
+        self._say_text(f"step.{step.id}", step.instruction.for_mode(self.settings.mode))
+        self._say_pressure()
+
+    def _say_pressure(self) -> None:
+        guidance = self.item.step.pressure.get(PRESSURES[self.pressure])
+        if guidance is not None:
+            self._say_text(f"pressure.{PRESSURES[self.pressure]}", guidance.for_mode(self.settings.mode))
+
+    def _speak_due_cues(self) -> None:
+        step = self.item.step
+        done = 1 - self.remaining_s / self.total_s if self.total_s > 0 else 1.0
+        while self.cues_spoken < len(step.cues) and step.cues[self.cues_spoken].at_fraction <= done:
+            cue = step.cues[self.cues_spoken]
+            self.cues_spoken += 1
+            if self.settings.mode in cue.modes:
+                self._say_text(f"cue.{step.id}", cue.text.for_mode(self.settings.mode))
+
+    def _session_seconds_left(self) -> float:
+        scale = self.settings.time_scale * self.pace
+        later = sum(item.step.duration_s for item in self.plan[self.index + 1 :]) * scale
+        current = self.remaining_s
+        if self.state in (State.READY, State.SCREENING):
+            current = self.item.step.duration_s * scale
+        return later + max(current, 0.0)
+
+    def _duration(self, seconds: float) -> str:
+        total = max(int(round(seconds)), 0)
+        minutes, secs = divmod(total, 60)
+        if minutes == 0:
+            return self.dialog.line("duration_seconds", seconds=secs)
+        if minutes >= 3 or secs == 0:
+            minutes += secs >= 30
+            key = "duration_one_minute" if minutes == 1 else "duration_minutes"
+            return self.dialog.line(key, minutes=minutes)
+        key = "duration_one_minute_seconds" if minutes == 1 else "duration_minutes_seconds"
+        return self.dialog.line(key, minutes=minutes, seconds=secs)
+
+    def _log_state(self, event: EventData) -> None:
+        if event.transition is not None and event.transition.dest is not None:
+            source = State[event.transition.source].value
+            self.events.emit("state", **{"from": source, "to": self.state_name})

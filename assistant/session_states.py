@@ -1,0 +1,77 @@
+"""The session state machine as data: the states and the transitions table.
+
+Triggers are named after command intents, so `may_<intent>()` tells whether a
+command makes sense now and `get_triggers(state)` builds each state's grammar.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+
+class State(str, Enum):
+    READY = "ready"
+    SCREENING = "screening"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SWITCHING = "switching"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+
+
+STATES: list[dict[str, Any]] = [
+    {"name": State.READY},
+    {"name": State.SCREENING, "on_enter": "enter_screening"},
+    {"name": State.RUNNING, "on_enter": "enter_running"},
+    {"name": State.PAUSED, "on_enter": "enter_paused"},
+    {"name": State.SWITCHING, "on_enter": "enter_switching"},
+    {"name": State.STOPPED, "on_enter": "enter_stopped"},
+    {"name": State.FINISHED, "on_enter": "enter_finished"},
+]
+
+ACTIVE = [State.RUNNING, State.SWITCHING]
+HALTED = [State.PAUSED, State.STOPPED]
+LIVE = [State.SCREENING, *ACTIVE, *HALTED]
+
+
+def _moves(trigger: str, before: str) -> list[dict[str, Any]]:
+    """Moving to another item lands in finished, switching or running, by what it is."""
+    common = {"trigger": trigger, "source": ACTIVE, "before": before}
+    return [
+        {**common, "dest": State.FINISHED, "conditions": "target_is_end"},
+        {**common, "dest": State.SWITCHING, "conditions": "target_is_switch"},
+        {**common, "dest": State.RUNNING},
+    ]
+
+
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "start", "source": State.READY, "dest": State.SCREENING},
+    {"trigger": "screened", "source": State.SCREENING, "dest": State.RUNNING, "before": "fresh_item"},
+    *_moves("time_up", "move_forward"),
+    *_moves("skip", "move_forward"),
+    *_moves("back", "move_back"),
+    {"trigger": "pause", "source": ACTIVE, "dest": State.PAUSED},
+    {"trigger": "stop", "source": [State.SCREENING, *ACTIVE, State.PAUSED], "dest": State.STOPPED},
+    {"trigger": "pain", "source": LIVE, "dest": State.STOPPED, "before": "count_pain"},
+    {"trigger": "resume", "source": HALTED, "dest": State.SCREENING,
+     "conditions": "screening_unfinished"},
+    {"trigger": "resume", "source": HALTED, "dest": State.SWITCHING,
+     "conditions": "target_is_switch", "before": "continue_item"},
+    {"trigger": "resume", "source": HALTED, "dest": State.RUNNING, "before": "continue_item"},
+    {"trigger": "end_session", "source": [State.READY, *LIVE], "dest": State.FINISHED,
+     "before": "mark_ended_by_user"},
+    # Internal transitions: they change settings or answer, the state stays.
+    {"trigger": "repeat", "source": [*ACTIVE, State.PAUSED], "dest": None, "after": "say_repeat"},
+    {"trigger": "slower", "source": [*ACTIVE, State.PAUSED], "dest": None, "after": "go_slower"},
+    {"trigger": "faster", "source": [*ACTIVE, State.PAUSED], "dest": None, "after": "go_faster"},
+    {"trigger": "less_pressure", "source": [*ACTIVE, State.PAUSED], "dest": None,
+     "after": "press_lighter"},
+    {"trigger": "more_pressure", "source": [*ACTIVE, State.PAUSED], "dest": None,
+     "after": "press_firmer"},
+    {"trigger": "time_left", "source": [*ACTIVE, State.PAUSED], "dest": None,
+     "after": "say_time_left"},
+    {"trigger": "louder", "source": [State.READY, *LIVE], "dest": None, "after": "voice_louder"},
+    {"trigger": "quieter", "source": [State.READY, *LIVE], "dest": None, "after": "voice_quieter"},
+    {"trigger": "help", "source": [State.READY, *LIVE], "dest": None, "after": "say_help"},
+]

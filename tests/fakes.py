@@ -1,0 +1,100 @@
+"""Fakes for unit tests of logic only: a clock the test drives, and a voice that records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.dialog import load_dialog
+from assistant.events import EventLog
+from assistant.routines import load_routine
+from assistant.session import Command, Session
+from assistant.settings import SessionSettings
+from assistant.vocabulary import load_vocabulary
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@dataclass
+class RecordingVoice:
+    """Remembers what it was asked to do; `speaking` lets a test hold the timer."""
+
+    said: list[str] = field(default_factory=list)
+    chimes: list[str] = field(default_factory=list)
+    silenced: int = 0
+    pace: float = 1.0
+    volume: int = 0
+    speaking: bool = False
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+
+    def chime(self, kind: str) -> None:
+        self.chimes.append(kind)
+
+    def silence(self) -> None:
+        self.silenced += 1
+
+    def busy(self) -> bool:
+        return self.speaking
+
+    def set_pace(self, factor: float) -> None:
+        self.pace = factor
+
+    def set_volume_step(self, step: int) -> bool:
+        if abs(self.volume + step) > 3:
+            return False
+        self.volume += step
+        return True
+
+
+@dataclass
+class Harness:
+    session: Session
+    clock: ManualClock
+    voice: RecordingVoice
+    events: EventLog
+
+    def say(self, phrase: str) -> None:
+        match = self.session.vocabulary.intent_for(phrase)
+        intent, said = match if match else (None, phrase)
+        self.session.command(Command(intent, said, "text"))
+
+    def run_for(self, seconds: float, step: float = 0.5) -> None:
+        end = self.clock.t + seconds
+        while self.clock.t < end and not self.session.finished:
+            self.clock.advance(step)
+            self.session.tick()
+
+    def keys(self) -> list[str]:
+        return [e["key"] for e in self.events.of_type("say")]
+
+    def states(self) -> list[str]:
+        return [e["to"] for e in self.events.of_type("state")]
+
+    def step_ids(self) -> list[tuple[str, int | None]]:
+        return [(e["id"], e["foot"]) for e in self.events.of_type("step")]
+
+
+def make_session(routine: str = "quick", **settings: object) -> Harness:
+    clock = ManualClock()
+    voice = RecordingVoice()
+    events = EventLog(clock)
+    session = Session(
+        routine=load_routine(routine),
+        settings=SessionSettings(routine=routine, **settings),  # type: ignore[arg-type]
+        clock=clock,
+        voice=voice,
+        events=events,
+        dialog=load_dialog(),
+        vocabulary=load_vocabulary(),
+    )
+    return Harness(session, clock, voice, events)
