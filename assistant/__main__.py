@@ -1,0 +1,5 @@
+"""`python -m assistant` runs the same CLI as `massage-assistant`."""
+
+from assistant.cli import main
+
+main()

@@ -1,0 +1,110 @@
+"""The command line: the only place that reads argv and environment variables."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from assistant.errors import AssistantError
+from assistant.routines import builtin_names, load_routine
+from assistant.settings import PACES, PRESSURES, ListenSettings, SessionSettings, SpeechSettings
+
+MODEL_ENV = "MASSAGE_ASSISTANT_MODEL"
+PROJECT_MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def _fail(exc: AssistantError) -> None:
+    click.echo(f"massage-assistant: {exc}", err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Offline, hands-free, voice-guided foot massage coach."""
+
+
+@cli.command()
+def routines() -> None:
+    """List the built-in routines: name, length and what they do."""
+    for name in builtin_names():
+        routine = load_routine(name)
+        minutes = round(routine.total_seconds() * PACES[routine.default_pace] / 60)
+        click.echo(f"{name:<10} {minutes:>3} min  {routine.description}")
+
+
+@cli.command()
+@click.option("--routine", "routine_name", default="full", show_default=True,
+              help="A built-in routine name or the path of your own .toml file.")
+@click.option("--mode", type=click.Choice(["self", "partner"]), default="self", show_default=True,
+              help="Massaging your own feet, or guiding you through massaging a partner's.")
+@click.option("--pressure", type=click.Choice(PRESSURES), default=None,
+              help="Starting pressure (default: the routine's).")
+@click.option("--pace", type=click.Choice(list(PACES)), default=None,
+              help="Starting pace (default: the routine's).")
+@click.option("--text", "text_mode", is_flag=True,
+              help="Keyboard mode: type commands, lines are printed instead of spoken.")
+@click.option("--time-scale", type=click.FloatRange(min=0.0001, max=100), default=1.0,
+              show_default=True, help="Multiply every duration (0.01 runs 20 minutes in 12 s).")
+@click.option("--events", "events_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every event as a JSON line to this file.")
+@click.option("--voice", default=None, help="Voice id or name (see `massage-assistant voices`).")
+@click.option("--rate", type=click.IntRange(80, 300), default=150, show_default=True,
+              help="Speaking rate in words per minute.")
+@click.option("--no-chimes", is_flag=True, help="No chimes between steps.")
+@click.option("--engine", type=click.Choice(["auto", "vosk", "pocketsphinx"]), default="auto",
+              show_default=True, help="Speech recognizer (auto: vosk if a model is present).")
+@click.option("--model", "model_path", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Path of a vosk model folder.")
+def start(
+    routine_name: str,
+    mode: str,
+    pressure: str | None,
+    pace: str | None,
+    text_mode: bool,
+    time_scale: float,
+    events_path: Path | None,
+    voice: str | None,
+    rate: int,
+    no_chimes: bool,
+    engine: str,
+    model_path: Path | None,
+) -> None:
+    """Start a guided session. Say or type: pause, resume, slower, less pressure, stop..."""
+    from assistant.app import RunOptions, run_guided_session
+
+    try:
+        routine = load_routine(routine_name)
+        session_settings = SessionSettings(
+            routine=routine.name,
+            mode=mode,  # type: ignore[arg-type]
+            pressure=(pressure or routine.default_pressure),  # type: ignore[arg-type]
+            pace_factor=PACES[pace or routine.default_pace],
+            time_scale=time_scale,
+        )
+        speech = SpeechSettings(voice=voice, rate_wpm=rate, chimes=not no_chimes)
+        listen = ListenSettings(
+            engine=engine,  # type: ignore[arg-type]
+            model_path=model_path,
+            search_dirs=(PROJECT_MODELS,),
+        )
+        env_model = os.environ.get(MODEL_ENV)
+        options = RunOptions(
+            text_mode=text_mode,
+            events_path=events_path,
+            env_model=Path(env_model) if env_model else None,
+        )
+        run_guided_session(
+            routine, session_settings, speech, listen, options, sys.stdin, sys.stdout
+        )
+    except AssistantError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        click.echo("Session interrupted.", err=True)
+        sys.exit(130)
+
+
+def main() -> None:
+    cli(prog_name="massage-assistant")

@@ -1,0 +1,128 @@
+"""Routine files: the built-ins are complete and safe; broken files say where they are broken."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import DataFileError
+from assistant.routines import builtin_names, load_routine
+from assistant.settings import PACES
+
+MINIMAL = """
+name = "mine"
+title = "My routine"
+description = "Short."
+[pressure.light]
+self = "Light."
+partner = "Light for them."
+[pressure.medium]
+self = "Medium."
+partner = "Medium for them."
+[pressure.firm]
+self = "Firm."
+partner = "Firm for them."
+[[steps]]
+id = "rub"
+title = "Rub"
+duration_s = 30
+instruction.self = "Rub your foot."
+instruction.partner = "Rub their foot."
+[switch]
+title = "Switch"
+duration_s = 10
+instruction.self = "Other foot."
+instruction.partner = "Their other foot."
+[finish]
+title = "Rest"
+duration_s = 10
+instruction.self = "Rest."
+instruction.partner = "Let them rest."
+"""
+
+
+def test_builtin_routines_exist_with_expected_lengths() -> None:
+    assert {"full", "quick", "bedtime"} <= set(builtin_names())
+    minutes = {
+        name: load_routine(name).total_seconds() * PACES[load_routine(name).default_pace] / 60
+        for name in ("full", "quick", "bedtime")
+    }
+    assert 18 <= minutes["full"] <= 22
+    assert 4 <= minutes["quick"] <= 6.5
+    assert 9 <= minutes["bedtime"] <= 12
+
+
+def test_bedtime_is_slower_and_softer_with_a_night_oil_cue() -> None:
+    bedtime = load_routine("bedtime")
+    assert bedtime.default_pace == "slow" and bedtime.default_pressure == "light"
+    assert "lavender" in bedtime.steps[0].instruction.self.lower()
+
+
+@pytest.mark.parametrize("name", ["full", "quick", "bedtime"])
+def test_builtin_routines_keep_the_safety_rules(name: str) -> None:
+    routine = load_routine(name)
+    everything = " ".join(
+        text
+        for step in (*routine.steps, routine.switch, routine.finish)
+        for text in (step.instruction.self, step.instruction.partner)
+    ).lower()
+    assert "stop" in everything  # sharp pain: stop right away
+    assert "pop" in everything  # don't pull or pop the small joints
+    assert "bones" in everything  # stay off the bones
+    assert "socks" in routine.finish.instruction.self.lower()
+    partner = " ".join(s.instruction.partner for s in routine.steps).lower()
+    assert "their" in partner and "your foot" not in partner
+
+
+def test_partner_phrasing_asks_about_pressure_in_the_full_routine() -> None:
+    routine = load_routine("full")
+    cues = [c.text.partner.lower() for s in routine.steps for c in s.cues if "partner" in c.modes]
+    assert any("pressure" in c or "how that feels" in c or "more, less" in c for c in cues)
+    assert "body weight" in routine.steps[1].pressure["medium"].partner
+
+
+def test_a_users_own_routine_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(MINIMAL)
+    routine = load_routine(str(path))
+    assert routine.name == "mine" and routine.steps[0].id == "rub"
+    assert routine.total_seconds() == 30 + 10 + 30 + 10
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('duration_s = 30', 'duration_s = "long"'), "step 'rub': field 'duration_s' must be a number"),
+        (('duration_s = 30', 'duration_s = -5'), "step 'rub': field 'duration_s' must be between"),
+        (('instruction.partner = "Rub their foot."', ''), "step 'rub' instruction: field 'partner'"),
+        (('id = "rub"\n', ''), "step 1: field 'id'"),
+        (('[[steps]]', '[[stepz]]'), "field 'steps'"),
+        (('[switch]', '[swap]'), "field 'switch'"),
+        (('name = "mine"', 'name = 3'), "field 'name'"),
+        (('title = "Rub"', 'title = "Rub"\ncues = [{ at = 2, self = "x" }]'), "field 'at'"),
+        (('[pressure.firm]\nself = "Firm."\npartner = "Firm for them."', ''), "needs guidance for firm"),
+        (('[[steps]]', '[[steps'), "not valid TOML"),
+    ],
+)
+def test_a_broken_routine_names_the_file_step_and_field(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    path = tmp_path / "broken.toml"
+    assert change[0] in MINIMAL
+    path.write_text(MINIMAL.replace(change[0], change[1], 1))
+    with pytest.raises(DataFileError) as info:
+        load_routine(str(path))
+    message = str(info.value)
+    assert str(path) in message
+    assert expected in message
+
+
+def test_an_unknown_routine_name_lists_the_choices() -> None:
+    with pytest.raises(DataFileError, match="full"):
+        load_routine("marathon")
+
+
+def test_a_missing_routine_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match="cannot read"):
+        load_routine(str(tmp_path / "nope.toml"))
