@@ -1,0 +1,134 @@
+"""From recognizer hypotheses to commands, without ever reacting to the assistant itself.
+
+Rules, in order:
+- only commands valid in the current state count (the grammar may lag a state change);
+- stop, pause and pain act on the first hypothesis, the rest wait for the final one;
+- one utterance acts once, however many hypotheses it produces;
+- while the assistant is talking, only priority commands count, and not when the
+  phrase is in the line being spoken at about that moment (its own voice).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant.ports import Heard
+from assistant.session import Command
+from assistant.vocabulary import Vocabulary, normalize
+
+
+class PlayedLine(Protocol):
+    """What the output path played: text, kind and when (time.monotonic seconds)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def started_at(self) -> float: ...
+    @property
+    def ended_at(self) -> float | None: ...
+    @property
+    def duration_s(self) -> float: ...
+
+
+class PlaybackHistory(Protocol):
+    def recent(self, since: float) -> Sequence[PlayedLine]: ...
+
+
+@dataclass(frozen=True)
+class SpotterSettings:
+    echo_margin_s: float = 0.6
+    """Slack around played audio: output and input latency, recognizer timing error."""
+    word_tolerance_s: float = 1.2
+    """How far a heard phrase may be from where it stands in a spoken line and still be
+    taken for the assistant's own voice (word timing is estimated from characters)."""
+    same_utterance_s: float = 0.5
+    """Hypotheses starting this close belong to one utterance, which acts once."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    command: Command | None
+    reason: str
+    """Why: 'accepted', 'not_valid', 'own_voice', 'talking', 'duplicate', 'partial', 'unknown'."""
+
+
+class CommandSpotter:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        playback: PlaybackHistory | None,
+        settings: SpotterSettings | None = None,
+    ) -> None:
+        self.vocabulary = vocabulary
+        self.playback = playback
+        self.settings = settings or SpotterSettings()
+        self._priority = vocabulary.priority_intents()
+        self._valid: frozenset[str] = frozenset(i.name for i in vocabulary.intents)
+        self._acted: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
+
+    def set_valid(self, intents: frozenset[str]) -> None:
+        with self._lock:
+            self._valid = intents
+
+    def valid(self) -> frozenset[str]:
+        with self._lock:
+            return self._valid
+
+    def consider(self, heard: Heard, stream_start: float) -> Decision:
+        """`stream_start` is the monotonic time of the stream's first sample."""
+        match = self.vocabulary.intent_for(heard.text)
+        if match is None or normalize(heard.text) != match[1]:
+            return Decision(None, "unknown")
+        intent, phrase = match
+        if intent not in self.valid():
+            return Decision(None, "not_valid")
+        priority = intent in self._priority
+        if not priority and not heard.final:
+            return Decision(None, "partial")
+        start, end = stream_start + heard.start_s, stream_start + heard.end_s
+        if any(abs(start - s) < self.settings.same_utterance_s or s <= start <= e
+               for s, e in self._acted):
+            return Decision(None, "duplicate")
+        talking = self._speech_during(start, end)
+        if talking and not priority:
+            return Decision(None, "talking")
+        if any(self._is_own_words(line, phrase, start, end) for line in talking):
+            return Decision(None, "own_voice")
+        self._acted = [*self._acted[-20:], (start, end)]
+        return Decision(Command(intent, phrase, "voice"), "accepted")
+
+    def _speech_during(self, start: float, end: float) -> list[PlayedLine]:
+        if self.playback is None:
+            return []
+        margin = self.settings.echo_margin_s
+        lines = self.playback.recent(start - 120.0)
+        return [
+            line for line in lines
+            if line.kind == "speech"
+            and line.started_at - margin <= end
+            and (line.ended_at is None or line.ended_at + margin >= start)
+        ]
+
+    def _is_own_words(self, line: PlayedLine, phrase: str, start: float, end: float) -> bool:
+        """Is `phrase` in `line` at about the time it was heard? Word times are estimated
+        from character positions, which is close enough for speech at an even rate."""
+        text = normalize(line.text)
+        if not text:
+            return False
+        tolerance = self.settings.word_tolerance_s
+        at = text.find(phrase)
+        padded = f" {text} "
+        while at >= 0:
+            if padded[at] == " " and padded[at + len(phrase) + 1] == " ":
+                said_from = line.started_at + line.duration_s * at / len(text)
+                said_to = line.started_at + line.duration_s * (at + len(phrase)) / len(text)
+                if said_from - tolerance <= end and said_to + tolerance >= start:
+                    return True
+            at = text.find(phrase, at + 1)
+        return False

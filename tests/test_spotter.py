@@ -1,0 +1,101 @@
+"""The self-hearing filter and command timing rules (logic only, scripted hypotheses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.listening.spotter import CommandSpotter
+from assistant.ports import Heard
+from assistant.vocabulary import load_vocabulary
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    started_at: float
+    duration_s: float
+    ended_at: float | None = None
+    kind: str = "speech"
+
+
+@dataclass
+class History:
+    lines: list[Line]
+
+    def recent(self, since: float) -> list[Line]:
+        return [x for x in self.lines if (x.ended_at or 1e9) >= since]
+
+
+LINE = "If it hurts, use less pressure. If you feel a sharp pain, stop right away."
+
+
+def spotter(lines: list[Line] | None = None) -> CommandSpotter:
+    return CommandSpotter(load_vocabulary(), History(lines or []))
+
+
+def heard(text: str, start: float, end: float, final: bool = True) -> Heard:
+    return Heard(text=text, final=final, start_s=start, end_s=end)
+
+
+def test_a_command_in_silence_is_accepted_once() -> None:
+    s = spotter()
+    first = s.consider(heard("less pressure", 1.0, 1.8), stream_start=100.0)
+    assert first.command is not None and first.command.intent == "less_pressure"
+    assert first.command.source == "voice"
+    assert s.consider(heard("less pressure", 1.05, 1.9), 100.0).reason == "duplicate"
+    assert s.consider(heard("less pressure", 5.0, 5.8), 100.0).reason == "accepted"
+
+
+def test_priority_commands_act_on_partials_others_wait_for_final() -> None:
+    s = spotter()
+    assert s.consider(heard("stop", 1.0, 1.3, final=False), 0.0).reason == "accepted"
+    assert s.consider(heard("stop", 1.0, 1.4, final=True), 0.0).reason == "duplicate"
+    assert s.consider(heard("slower", 3.0, 3.5, final=False), 0.0).reason == "partial"
+    assert s.consider(heard("slower", 3.0, 3.5, final=True), 0.0).reason == "accepted"
+
+
+def test_its_own_instruction_containing_command_words_triggers_nothing() -> None:
+    line = Line(LINE, started_at=10.0, duration_s=5.0)
+    s = spotter([line])
+    # "less pressure" sits about 1 s into the line, "stop" about 3.9 s in.
+    assert s.consider(heard("less pressure", 1.0, 1.8), stream_start=10.0).reason == "talking"
+    assert s.consider(heard("stop", 3.8, 4.1, final=False), 10.0).reason == "own_voice"
+
+
+def test_the_user_saying_stop_over_the_assistant_is_heard() -> None:
+    line = Line("Make small thumb circles on your sole, from the heel to each toe.", 10.0, 5.0)
+    s = spotter([line])
+    decision = s.consider(heard("stop", 2.0, 2.4, final=False), stream_start=10.0)
+    assert decision.reason == "accepted" and decision.command is not None
+    assert decision.command.intent == "stop"
+
+
+def test_stop_far_from_where_the_line_says_stop_is_the_user() -> None:
+    line = Line("Stop and rest. " + "Breathe slowly and let your shoulders drop. " * 4, 10.0, 12.0)
+    s = spotter([line])
+    assert s.consider(heard("stop", 0.1, 0.4), 10.0).reason == "own_voice"
+    assert s.consider(heard("stop", 9.0, 9.4), 10.0).reason == "accepted"
+
+
+def test_after_the_line_ends_ordinary_commands_count_again() -> None:
+    line = Line(LINE, started_at=10.0, duration_s=5.0, ended_at=15.0)
+    s = spotter([line])
+    assert s.consider(heard("less pressure", 6.0, 6.8), stream_start=10.0).reason == "accepted"
+
+
+def test_chimes_are_not_speech() -> None:
+    s = spotter([Line("", 10.0, 0.5, kind="chime")])
+    assert s.consider(heard("slower", 0.1, 0.5), 10.0).reason == "accepted"
+
+
+def test_only_commands_valid_now_count() -> None:
+    s = spotter()
+    s.set_valid(frozenset({"resume", "stop"}))
+    assert s.consider(heard("skip", 1.0, 1.3), 0.0).reason == "not_valid"
+    assert s.consider(heard("resume", 2.0, 2.5), 0.0).reason == "accepted"
+
+
+def test_words_that_are_not_a_whole_phrase_are_ignored() -> None:
+    s = spotter()
+    assert s.consider(heard("please slower now", 1.0, 2.0), 0.0).reason == "unknown"
+    assert s.consider(heard("", 1.0, 2.0), 0.0).reason == "unknown"
