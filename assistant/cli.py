@@ -85,17 +85,8 @@ def start(
             time_scale=time_scale,
         )
         speech = SpeechSettings(voice=voice, rate_wpm=rate, chimes=not no_chimes)
-        listen = ListenSettings(
-            engine=engine,  # type: ignore[arg-type]
-            model_path=model_path,
-            search_dirs=(PROJECT_MODELS,),
-        )
-        env_model = os.environ.get(MODEL_ENV)
-        options = RunOptions(
-            text_mode=text_mode,
-            events_path=events_path,
-            env_model=Path(env_model) if env_model else None,
-        )
+        listen = _listen_settings(engine, model_path)
+        options = RunOptions(text_mode=text_mode, events_path=events_path, env_model=_env_model())
         run_guided_session(
             routine, session_settings, speech, listen, options, sys.stdin, sys.stdout
         )
@@ -104,6 +95,55 @@ def start(
     except KeyboardInterrupt:
         click.echo("Session interrupted.", err=True)
         sys.exit(130)
+
+
+@cli.command()
+@click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--engine", type=click.Choice(["auto", "vosk", "pocketsphinx"]), default="auto",
+              show_default=True, help="Speech recognizer (auto: vosk if a model is present).")
+@click.option("--model", "model_path", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Path of a vosk model folder.")
+def recognize(wav: Path, engine: str, model_path: Path | None) -> None:
+    """Treat WAV as one microphone stream; print a JSON line per command heard."""
+    import json
+
+    from assistant.listening.engines import open_recognizer
+    from assistant.listening.recognize_file import recognize_file
+    from assistant.vocabulary import load_vocabulary
+
+    try:
+        recognizer = open_recognizer(_listen_settings(engine, model_path), _env_model())
+        for found in recognize_file(wav, recognizer, load_vocabulary()):
+            click.echo(json.dumps(found))
+    except AssistantError as exc:
+        _fail(exc)
+
+
+@cli.command("download-model")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=PROJECT_MODELS,
+              show_default=True, help="Where to put the model.")
+def download_model(dest: Path) -> None:
+    """Fetch the small English vosk model (about 40 MB; needs internet once)."""
+    import runpy
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "download_model.py"
+    if not script.exists():
+        _fail(AssistantError(f"{script} is missing: download-model works from a project checkout"))
+    sys.argv = [str(script), "--dest", str(dest)]
+    runpy.run_path(str(script), run_name="__main__")
+
+
+def _listen_settings(engine: str, model_path: Path | None) -> ListenSettings:
+    return ListenSettings(
+        engine=engine,  # type: ignore[arg-type]
+        model_path=model_path,
+        search_dirs=(PROJECT_MODELS,),
+    )
+
+
+def _env_model() -> Path | None:
+    value = os.environ.get(MODEL_ENV)
+    return Path(value) if value else None
 
 
 def main() -> None:
