@@ -1,24 +1,28 @@
-"""The composition root: wires routines, session, voice and listeners for the CLI."""
+"""The composition root: wires routines, session, voice and listening for the CLI."""
 
 from __future__ import annotations
 
 import queue
 import sys
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from assistant.clock import MonotonicClock
-from assistant.dialog import load_dialog
-from assistant.errors import AssistantError
+from assistant.dialog import Dialog, load_dialog
+from assistant.errors import AudioUnavailable
 from assistant.events import Event, EventLog
+from assistant.listening.listener import Listener
+from assistant.listening.spotter import CommandSpotter, PlaybackHistory
 from assistant.ports import Voice
 from assistant.routines import Routine
 from assistant.runner import run_session
 from assistant.session import Command, Session
 from assistant.settings import ListenSettings, SessionSettings, SpeechSettings
 from assistant.text_input import start_text_input
-from assistant.vocabulary import load_vocabulary
+from assistant.vocabulary import Vocabulary, load_vocabulary
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,11 @@ class RunOptions:
     env_model: Path | None
 
 
-def _print_lines(out: TextIO) -> object:
+def _notice(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _printer(out: TextIO) -> Callable[[Event], None]:
     def show(event: Event) -> None:
         if event["type"] == "say":
             print(event["text"], file=out, flush=True)
@@ -36,21 +44,61 @@ def _print_lines(out: TextIO) -> object:
     return show
 
 
-def _notice(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+def _open_voice(
+    speech: SpeechSettings, dialog: Dialog, stack: ExitStack
+) -> tuple[Voice, PlaybackHistory] | None:
+    """The speakers, or None when there is no way to play sound here."""
+    from assistant.speech.spoken_voice import open_spoken_voice
 
-
-def build_voice(text_mode: bool, speech: SpeechSettings) -> Voice | None:
-    """The speakers, or None for printed text only (asked for, or no audio here)."""
-    if text_mode:
-        return None
     try:
-        from assistant.speech.spoken_voice import open_spoken_voice
-
-        return open_spoken_voice(speech)
-    except AssistantError as exc:
-        _notice(f"{exc} Carrying on in text: lines are printed.")
+        voice = open_spoken_voice(speech)
+    except AudioUnavailable as exc:
+        _notice(dialog.line("notice.no_speech_out", reason=exc))
         return None
+    stack.callback(voice.close)
+    return voice, voice.player
+
+
+def _open_listener(
+    listen: ListenSettings,
+    options: RunOptions,
+    vocabulary: Vocabulary,
+    inbox: queue.Queue[Command],
+    events: EventLog,
+    voice: Voice,
+    playback: PlaybackHistory | None,
+    dialog: Dialog,
+    stack: ExitStack,
+) -> Listener | None:
+    """Microphone into the recognizer; None (keyboard only) when there is no microphone."""
+    from assistant.adapters.sounddevice_io import MicrophoneStream
+    from assistant.listening.engines import describe_engine, open_recognizer
+
+    recognizer = open_recognizer(listen, options.env_model)
+    listener = Listener(
+        recognizer, CommandSpotter(vocabulary, playback), vocabulary, inbox, events,
+        interrupt=voice.silence,
+    )
+    try:
+        mic = MicrophoneStream(
+            listener.feed,
+            sample_rate_hertz=recognizer.sample_rate,
+            block_seconds=listen.block_seconds,
+            device=listen.input_device,
+        )
+    except AudioUnavailable as exc:
+        _notice(dialog.line("notice.no_microphone", reason=exc))
+        return None
+    listener.start()
+    stack.callback(listener.stop)
+    mic.start()
+    stack.callback(mic.close)
+    engine = describe_engine(listen, options.env_model)
+    model = f" ({engine.model_path})" if engine.model_path else ""
+    _notice(dialog.line("notice.listening", engine=engine.name, model=model))
+    if engine.better_available:
+        _notice(dialog.line("notice.better_engine"))
+    return listener
 
 
 def run_guided_session(
@@ -67,13 +115,31 @@ def run_guided_session(
     clock = MonotonicClock()
     events = EventLog(clock, options.events_path)
     vocabulary = load_vocabulary()
-    voice = build_voice(options.text_mode, speech) or PrintedVoice(None)
-    events.subscribe(_print_lines(stdout))  # type: ignore[arg-type]
+    dialog = load_dialog()
     inbox: queue.Queue[Command] = queue.Queue()
-    session = Session(routine, session_settings, clock, voice, events, load_dialog(), vocabulary)
-    start_text_input(stdin, vocabulary, inbox)
-    try:
+    with ExitStack() as stack:
+        stack.callback(events.close)
+        spoken = None if options.text_mode else _open_voice(speech, dialog, stack)
+        if spoken is None:
+            voice: Voice = PrintedVoice(stdout)
+            playback = None
+        else:
+            voice, playback = spoken
+            events.subscribe(_printer(stdout))
+        session = Session(routine, session_settings, clock, voice, events, dialog, vocabulary)
+        listener = None
+        if not options.text_mode:
+            listener = _open_listener(
+                listen, options, vocabulary, inbox, events, voice, playback, dialog, stack
+            )
+        if listener is not None:
+            follow = listener.follow
+            events.subscribe(
+                lambda e: follow(session.valid_intents()) if e["type"] == "state" else None
+            )
+            follow(session.valid_intents())
+        else:
+            _notice(dialog.line("notice.keyboard"))
+        start_text_input(stdin, vocabulary, inbox)
         run_session(session, inbox)
-    finally:
-        events.close()
     return session

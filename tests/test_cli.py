@@ -1,0 +1,85 @@
+"""The real CLI in keyboard mode: piped stdin, events file, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from assistant.cli import cli
+
+PROGRAM = [sys.executable, "-m", "assistant"]
+
+
+def read_events(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_routines_lists_name_length_and_description() -> None:
+    result = CliRunner().invoke(cli, ["routines"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert [line.split()[0] for line in lines] == ["bedtime", "full", "quick"]
+    assert "20 min" in next(line for line in lines if line.startswith("full"))
+
+
+def test_piped_commands_drive_a_session_to_the_end(tmp_path: Path) -> None:
+    events_path = tmp_path / "events.jsonl"
+    script = "sleep 0.5; echo pause; sleep 0.5; echo resume; echo slower; echo banana"
+    proc = subprocess.run(
+        ["bash", "-c", f"({script}) | {' '.join(PROGRAM)} start --routine quick --text "
+         f"--time-scale 0.01 --events {events_path}"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = read_events(events_path)
+    commands = [(e["intent"], e["source"], e["accepted"]) for e in events if e["type"] == "command"]
+    assert commands == [("pause", "text", True), ("resume", "text", True),
+                        ("slower", "text", True), (None, "text", False)]
+    states = [e["to"] for e in events if e["type"] == "state"]
+    assert "paused" in states and states[-1] == "finished"
+    assert all(isinstance(e["t"], float | int) for e in events)
+    steps = [e for e in events if e["type"] == "step"]
+    assert {"id", "index", "foot"} <= set(steps[0])
+    said = [e["text"] for e in events if e["type"] == "say"]
+    assert said[-1] in proc.stdout, "what the assistant would say is printed"
+
+
+def test_end_of_input_does_not_end_the_session_early(tmp_path: Path) -> None:
+    events_path = tmp_path / "events.jsonl"
+    proc = subprocess.run(
+        [*PROGRAM, "start", "--routine", "quick", "--text", "--time-scale", "0.005",
+         "--events", str(events_path)],
+        input="", capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = read_events(events_path)
+    assert [e["id"] for e in events if e["type"] == "step"][-1] == "finish"
+    assert events[-1]["type"] in ("say", "state")
+
+
+def test_end_session_exits_zero_at_once(tmp_path: Path) -> None:
+    events_path = tmp_path / "events.jsonl"
+    proc = subprocess.run(
+        [*PROGRAM, "start", "--text", "--events", str(events_path)],
+        input="end session\n", capture_output=True, text=True, timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = read_events(events_path)
+    assert events[-1]["t"] < 5
+    assert [e["to"] for e in events if e["type"] == "state"][-1] == "finished"
+
+
+def test_a_broken_routine_file_is_one_clear_line(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "x"\n')
+    proc = subprocess.run(
+        [*PROGRAM, "start", "--text", "--routine", str(path)],
+        input="", capture_output=True, text=True, timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert str(path) in proc.stderr and "field" in proc.stderr
