@@ -173,7 +173,7 @@ class Session:
     # ----- entering states ---------------------------------------------------------
 
     def enter_screening(self, event: EventData) -> None:
-        minutes = round(self._session_seconds_left() / 60)
+        minutes = max(1, round(self._session_seconds_left() / 60))
         self._say(
             "welcome",
             routine=self.routine.title,
