@@ -133,6 +133,35 @@ def download_model(dest: Path) -> None:
     runpy.run_path(str(script), run_name="__main__")
 
 
+@cli.command()
+@click.argument("text")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a WAV file instead of playing.")
+@click.option("--voice", default=None, help="Voice id or name (see `massage-assistant voices`).")
+@click.option("--rate", type=click.IntRange(80, 300), default=150, show_default=True,
+              help="Speaking rate in words per minute.")
+def say(text: str, out: Path | None, voice: str | None, rate: int) -> None:
+    """Speak TEXT aloud (or write it to a WAV file): handy for choosing a voice."""
+    from assistant.speech.say_command import say_text
+
+    try:
+        say_text(text, SpeechSettings(voice=voice, rate_wpm=rate), out)
+    except AssistantError as exc:
+        _fail(exc)
+
+
+@cli.command()
+def voices() -> None:
+    """List the voices the speech engine offers (use with --voice)."""
+    from assistant.speech.say_command import list_voices
+
+    try:
+        for row in list_voices():
+            click.echo(row)
+    except AssistantError as exc:
+        _fail(exc)
+
+
 def _listen_settings(engine: str, model_path: Path | None) -> ListenSettings:
     return ListenSettings(
         engine=engine,  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Adapters: each imports exactly one engine library, behind a small interface."""

@@ -1,0 +1,1 @@
+"""Everything the assistant sends to the speakers: rendered speech, chimes, one player."""

@@ -1,0 +1,86 @@
+"""What the speech side needs from an audio output, so it never imports an audio library.
+
+The sounddevice adapter implements these; tests use a fake stream that pulls blocks
+by hand, so the player's bookkeeping is checked without a sound card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import gcd
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+FloatAudio = npt.NDArray[np.float32]
+"""Mono samples in -1..1."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A line of speech as audio, at the rate the engine produced it."""
+
+    audio: FloatAudio
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+
+class FrameSource(Protocol):
+    """Fills output blocks from the audio callback."""
+
+    def fill(self, out: FloatAudio, dac_time: float) -> None:
+        """Write len(out) frames into `out`; must never block.
+
+        `dac_time` is the time.monotonic() at which the first frame will be heard
+        (the callback time plus the output latency the stream reports).
+        """
+
+
+class OutputStream(Protocol):
+    """A running output stream that pulls from one FrameSource."""
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    def close(self) -> None:
+        """Stop pulling and release the device."""
+
+
+def resample(audio: FloatAudio, from_rate: int, to_rate: int) -> FloatAudio:
+    """Band-limited resampling through the spectrum (whole clips, a few ms per line).
+
+    The clip is zero-padded to a length whose FFTs are fast (an awkward length can
+    take 100 ms) and that maps to a whole number of output samples at the new rate.
+    """
+    if from_rate == to_rate or len(audio) == 0:
+        return audio.astype(np.float32, copy=False)
+    common = gcd(from_rate, to_rate)
+    up, down = to_rate // common, from_rate // common
+    blocks = _next_smooth(-(-len(audio) // down))
+    n_in, n_out = blocks * down, blocks * up
+    spectrum = np.fft.rfft(audio.astype(np.float64), n=n_in)
+    resized = np.zeros(n_out // 2 + 1, dtype=np.complex128)
+    keep = min(len(spectrum), len(resized))
+    resized[:keep] = spectrum[:keep]
+    out = np.fft.irfft(resized, n=n_out) * (n_out / n_in)
+    return out[: round(len(audio) * up / down)].astype(np.float32)
+
+
+def _next_smooth(n: int) -> int:
+    """The smallest 2^a * 3^b * 5^c that is at least n."""
+    best = 1 << max(0, (n - 1).bit_length())
+    power5 = 1
+    while power5 < best:
+        power35 = power5
+        while power35 < best:
+            candidate = power35
+            while candidate < n:
+                candidate *= 2
+            best = min(best, candidate)
+            power35 *= 3
+        power5 *= 5
+    return best
