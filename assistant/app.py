@@ -53,7 +53,7 @@ def _open_voice(
     try:
         voice = open_spoken_voice(speech)
     except AudioUnavailable as exc:
-        _notice(dialog.line("notice.no_speech_out", reason=exc))
+        _notice(dialog.line("notice.no_speech_out", reason=str(exc).rstrip(".")))
         return None
     stack.callback(voice.close)
     return voice, voice.player
@@ -87,7 +87,7 @@ def _open_listener(
             device=listen.input_device,
         )
     except AudioUnavailable as exc:
-        _notice(dialog.line("notice.no_microphone", reason=exc))
+        _notice(dialog.line("notice.no_microphone", reason=str(exc).rstrip(".")))
         return None
     listener.start()
     stack.callback(listener.stop)

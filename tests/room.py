@@ -103,6 +103,22 @@ class Recorder:
                 self._bytes += len(chunk)
                 self._arrivals.append((arrived, self._bytes // 2))
 
+    def tail_rms(self, seconds: float) -> float:
+        """Level of the last `seconds` heard so far, while still recording."""
+        need = int(seconds * RATE) * 2
+        with self._lock:
+            tail, size = [], 0
+            for chunk in reversed(self._chunks):
+                tail.append(chunk)
+                size += len(chunk)
+                if size >= need:
+                    break
+        data = b"".join(reversed(tail))[-need:]
+        if len(data) < need:
+            return 0.0
+        samples = np.frombuffer(data, dtype="<i2").astype(np.float64) / 32768.0
+        return float(np.sqrt(np.mean(samples**2)))
+
     def stop(self) -> Recording:
         with self._lock:
             self._open = False

@@ -1,0 +1,101 @@
+"""Drive the real `massage-assistant start` in the virtual room, as a user would.
+
+The program runs as a subprocess with the room as its speakers and microphone; a
+simulated user speaks into the same room (espeak-ng, a voice that is not the
+assistant's). Events are read back from the program's --events file.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tests.room import Recorder, Room
+from tests.speech_samples import RATE, synthesize
+
+Event = dict[str, Any]
+USER_VOICE = ("en-us+m3", 150)
+
+
+class LiveSession:
+    def __init__(self, room: Room, folder: Path, *args: str) -> None:
+        self.room = room
+        self.events_path = folder / "events.jsonl"
+        self.stderr_path = folder / "stderr.txt"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "start", *args, "--events", str(self.events_path)],
+            env=room.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr_path.open("w"),
+            text=True,
+        )
+
+    def events(self) -> list[Event]:
+        if not self.events_path.exists():
+            return []
+        lines = self.events_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.endswith("}")]
+
+    def of_type(self, type_: str) -> list[Event]:
+        return [e for e in self.events() if e["type"] == type_]
+
+    def accepted(self) -> list[tuple[str, str]]:
+        return [(e["intent"], e["source"]) for e in self.of_type("command") if e["accepted"]]
+
+    def wait_for(self, match: Callable[[Event], bool], timeout_s: float, after: int = 0) -> Event:
+        """The first event past index `after` that matches; fails the test on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for event in self.events()[after:]:
+                if match(event):
+                    return event
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(
+            f"no matching event within {timeout_s} s; stderr: {self.stderr()[-800:]}\n"
+            f"last events: {self.events()[-8:]}"
+        )
+
+    def wait_state(self, state: str, timeout_s: float = 30.0, after: int = 0) -> Event:
+        return self.wait_for(lambda e: e["type"] == "state" and e["to"] == state, timeout_s, after)
+
+    def wait_quiet(self, recorder: Recorder, quiet_s: float = 0.6, timeout_s: float = 60.0) -> None:
+        """Until the room has been silent for `quiet_s` (the assistant finished talking)."""
+        deadline = time.monotonic() + timeout_s
+        while recorder.tail_rms(quiet_s) > 0.003 or recorder.tail_rms(quiet_s) == 0.0:
+            if time.monotonic() > deadline:
+                raise AssertionError("the assistant never went quiet")
+            time.sleep(0.05)
+
+    def say(self, text: str) -> float:
+        """The user speaks into the room; returns the time.monotonic() when they finished."""
+        voice, rate = USER_VOICE
+        pcm = synthesize(text, voice=voice, rate=rate)
+        audio = (pcm.astype(np.float32) / 32768.0) * 0.8
+        started = self.room.play(audio, sample_rate=RATE)
+        return started + len(audio) / RATE
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text() if self.stderr_path.exists() else ""
+
+    def finish(self, timeout_s: float = 60.0) -> int:
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()

@@ -1,0 +1,108 @@
+"""End to end: the real program, speaking and listening in the virtual room, a
+simulated user talking to it. Nothing is faked: pyttsx3 speech through a sounddevice
+output stream, the room's air into a sounddevice microphone stream, the embedded
+recognizer, the real state machine."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.live_session import LiveSession
+from tests.room import Room
+from tests.speech_samples import require_espeak
+
+
+@pytest.fixture(autouse=True)
+def _need_espeak() -> None:
+    require_espeak()
+
+
+def test_a_spoken_session_follows_the_users_voice(room: Room, tmp_path: Path) -> None:
+    live = LiveSession(room, tmp_path, "--routine", "quick", "--time-scale", "0.3")
+    try:
+        with room.record() as rec:
+            live.wait_for(lambda e: e["type"] == "step" and e["id"] == "warm_up", 90)
+            script = [
+                ("pause", lambda e: e["type"] == "state" and e["to"] == "paused"),
+                ("resume", lambda e: e["type"] == "state" and e["to"] == "running"),
+                ("less pressure", lambda e: e["type"] == "pressure" and e["level"] == "light"),
+                ("skip", lambda e: e["type"] == "step"),
+                ("slower", lambda e: e["type"] == "pace"),
+                ("repeat", lambda e: e["type"] == "say" and e["key"].startswith("step.")),
+                ("stop", lambda e: e["type"] == "state" and e["to"] == "stopped"),
+            ]
+            for phrase, effect in script:
+                if phrase not in ("pause", "stop"):
+                    live.wait_quiet(rec)
+                mark = len(live.events())
+                live.say(phrase)
+                live.wait_for(effect, 20, after=mark)
+            mark = len(live.events())
+            time.sleep(4)
+            assert not [e for e in live.events()[mark:] if e["type"] in ("say", "step")], (
+                "nothing continues by itself after stop"
+            )
+            live.wait_quiet(rec)
+            live.say("end session")
+            assert live.finish(60) == 0
+        heard = live.accepted()
+        assert heard == [
+            ("pause", "voice"), ("resume", "voice"), ("less_pressure", "voice"),
+            ("skip", "voice"), ("slower", "voice"), ("repeat", "voice"), ("stop", "voice"),
+            ("end_session", "voice"),
+        ]
+    finally:
+        live.close()
+
+
+def test_stop_cuts_off_a_long_instruction_and_nothing_resumes_until_asked(
+    room: Room, tmp_path: Path
+) -> None:
+    live = LiveSession(room, tmp_path, "--routine", "full")
+    try:
+        with room.record() as rec:
+            live.wait_for(lambda e: e["type"] == "say" and e["key"] == "step.settle", 60)
+            time.sleep(3.0)  # well inside the long settling-in instruction
+            assert rec.tail_rms(0.5) > 0.003, "the assistant should be talking now"
+            said_stop = live.say("stop")
+            live.wait_state("stopped", 10)
+            time.sleep(8.0)
+            recording = rec.stop()
+        after = recording.last_sound(after=said_stop + 0.3)
+        ack = [e for e in live.of_type("say") if e["key"] == "ack_stop"]
+        assert ack, "a short calm line after stop"
+        # After the cut, the only sound is the chime and the short acknowledgement:
+        # the room is silent for the last seconds, nothing continued by itself.
+        assert after is not None and after < said_stop + 7.0
+        assert recording.rms(said_stop + 7.0, said_stop + 8.0) < 0.001
+        keys = [e["key"] for e in live.of_type("say")]
+        assert keys[keys.index("ack_stop") + 1 :] == [], "nothing said after the stop line"
+        mark = len(live.events())
+        live.say("resume")
+        live.wait_state("running", 15, after=mark)
+        assert live.accepted() == [("stop", "voice"), ("resume", "voice")]
+    finally:
+        live.close()
+
+
+@pytest.mark.parametrize("mode", ["self", "partner"])
+def test_a_whole_routine_played_into_the_room_triggers_nothing(
+    room: Room, tmp_path: Path, mode: str
+) -> None:
+    live = LiveSession(room, tmp_path, "--routine", "quick", "--mode", mode,
+                       "--time-scale", "0.05")
+    try:
+        assert live.finish(400) == 0, live.stderr()[-800:]
+        commands = live.of_type("command")
+        assert commands == [], f"the assistant reacted to itself: {commands}"
+        steps = [e["id"] for e in live.of_type("step")]
+        assert steps[-1] == "finish"
+        said = " ".join(e["text"] for e in live.of_type("say"))
+        if mode == "partner":
+            assert "their" in said
+        assert "less pressure" in said and "stop" in said, "the routine speaks command words"
+    finally:
+        live.close()
