@@ -86,7 +86,9 @@ class _Reader:
             raise self.fail(where, field, "must be non-empty text")
         return value.strip()
 
-    def number(self, table: dict[str, Any], field: str, where: str, low: float, high: float) -> float:
+    def number(
+        self, table: dict[str, Any], field: str, where: str, low: float, high: float
+    ) -> float:
         value = table.get(field)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(where, field, "must be a number")
@@ -181,7 +183,9 @@ def parse_routine(text: str, source: str) -> Routine:
     if default_pace not in ("slow", "normal", "fast"):
         raise reader.fail("", "default_pace", "must be slow, normal or fast")
     switch = reader.step(
-        {"id": "switch_feet", "pressure": "none", **reader.table(raw, "switch", "")}, "switch", shared
+        {"id": "switch_feet", "pressure": "none", **reader.table(raw, "switch", "")},
+        "switch",
+        shared,
     )
     finish = reader.step(
         {"id": "finish", "pressure": "none", **reader.table(raw, "finish", "")}, "finish", shared
@@ -209,14 +213,18 @@ def load_routine_file(path: Path) -> Routine:
 
 def builtin_names() -> list[str]:
     folder = resources.files("assistant").joinpath("data/routines")
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load_routine(name_or_path: str) -> Routine:
     """A built-in routine by name, or a user's own file by path."""
     if name_or_path in builtin_names():
         resource = resources.files("assistant").joinpath(f"data/routines/{name_or_path}.toml")
-        return parse_routine(resource.read_text(encoding="utf-8"), f"assistant/data/routines/{name_or_path}.toml")
+        return parse_routine(
+            resource.read_text(encoding="utf-8"), f"assistant/data/routines/{name_or_path}.toml"
+        )
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         return load_routine_file(path)

@@ -6,6 +6,7 @@ comes from a `Clock`, and a runner calls `tick()` and `command()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from transitions import EventData, Machine
@@ -15,6 +16,8 @@ from assistant.events import EventLog
 from assistant.plan import PlanItem, make_plan
 from assistant.ports import Clock, Voice
 from assistant.routines import Routine
+from assistant.safety import Screening, ScreeningPlan, load_screening
+from assistant.session_screening import ScreeningMixin
 from assistant.session_states import STATES, TRANSITIONS, State
 from assistant.settings import PRESSURES, SessionSettings
 from assistant.vocabulary import Vocabulary
@@ -29,8 +32,9 @@ class Command:
     """'text' or 'voice'."""
 
 
-class Session:
+class Session(ScreeningMixin):
     state: str
+    may_trigger: Callable[[str], bool]
 
     def __init__(
         self,
@@ -41,6 +45,9 @@ class Session:
         events: EventLog,
         dialog: Dialog,
         vocabulary: Vocabulary,
+        screening_plan: ScreeningPlan | None = None,
+        screening: Screening | None = None,
+        start_index: int = 0,
     ) -> None:
         self.routine = routine
         self.settings = settings
@@ -50,7 +57,7 @@ class Session:
         self.dialog = dialog
         self.vocabulary = vocabulary
         self.plan: tuple[PlanItem, ...] = make_plan(routine)
-        self.index = 0
+        self.index = min(max(start_index, 0), len(self.plan) - 1)
         self.pressure = PRESSURES.index(settings.pressure)
         self.pace = settings.pace_factor
         self.remaining_s = 0.0
@@ -61,6 +68,9 @@ class Session:
         self.screening_done = False
         self._fresh = True
         self._last_tick = clock.now()
+        self._init_screening(
+            screening or load_screening(), screening_plan or ScreeningPlan(ask=False)
+        )
         self.machine = Machine(
             model=self,
             states=STATES,
@@ -93,7 +103,9 @@ class Session:
         self.events.emit(
             "command", intent=cmd.intent, phrase=cmd.phrase, source=cmd.source, accepted=valid
         )
-        if cmd.intent is None:
+        if cmd.intent is None and self.state == State.SCREENING and self.awaiting_answer_now():
+            self.unclear_answer()
+        elif cmd.intent is None:
             self._say("not_understood")
         elif not valid:
             self._say(f"not_now.{self.state_name}")
@@ -104,6 +116,7 @@ class Session:
         """Let the step timer run; it holds while the assistant is speaking."""
         now = self.clock.now()
         elapsed, self._last_tick = now - self._last_tick, now
+        self.screening_tick(now)
         if self.state not in (State.RUNNING, State.SWITCHING) or self.voice.busy():
             return
         self.remaining_s -= elapsed
@@ -172,7 +185,7 @@ class Session:
 
     # ----- entering states ---------------------------------------------------------
 
-    def enter_screening(self, event: EventData) -> None:
+    def _welcome(self) -> None:
         minutes = max(1, round(self._session_seconds_left() / 60))
         self._say(
             "welcome",
@@ -180,9 +193,9 @@ class Session:
             minutes=minutes,
             mode_phrase=self.dialog.line(f"mode_{self.settings.mode}"),
         )
-        self._say("disclaimer")
+        if self.settings.show_disclaimer:
+            self._say("disclaimer")
         self._say("how_to_talk")
-        self.trigger("screened")
 
     def enter_running(self, event: EventData) -> None:
         self._enter_item(chime="step")
@@ -241,7 +254,9 @@ class Session:
 
     def _change_pace(self, direction: int) -> None:
         s = self.settings
-        new = round(min(max(self.pace + direction * s.pace_step, s.min_pace_factor), s.max_pace_factor), 3)
+        new = round(
+            min(max(self.pace + direction * s.pace_step, s.min_pace_factor), s.max_pace_factor), 3
+        )
         if new == self.pace:
             self._say("ack_slowest" if direction > 0 else "ack_fastest")
             return
@@ -261,6 +276,9 @@ class Session:
 
     def _change_pressure(self, direction: int) -> None:
         new = self.pressure + direction
+        if self.gentle and new > 0:
+            self._say("safety.gentle_only")
+            return
         if not 0 <= new < len(PRESSURES):
             self._say("ack_lightest" if direction < 0 else "ack_firmest")
             return
@@ -307,7 +325,9 @@ class Session:
     def _say_pressure(self) -> None:
         guidance = self.item.step.pressure.get(PRESSURES[self.pressure])
         if guidance is not None:
-            self._say_text(f"pressure.{PRESSURES[self.pressure]}", guidance.for_mode(self.settings.mode))
+            self._say_text(
+                f"pressure.{PRESSURES[self.pressure]}", guidance.for_mode(self.settings.mode)
+            )
 
     def _speak_due_cues(self) -> None:
         step = self.item.step
@@ -327,7 +347,7 @@ class Session:
         return later + max(current, 0.0)
 
     def _duration(self, seconds: float) -> str:
-        total = max(int(round(seconds)), 0)
+        total = max(round(seconds), 0)
         minutes, secs = divmod(total, 60)
         if minutes == 0:
             return self.dialog.line("duration_seconds", seconds=secs)

@@ -6,11 +6,11 @@ command makes sense now and `get_triggers(state)` builds each state's grammar.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class State(str, Enum):
+class State(StrEnum):
     READY = "ready"
     SCREENING = "screening"
     RUNNING = "running"
@@ -47,30 +47,89 @@ def _moves(trigger: str, before: str) -> list[dict[str, Any]]:
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start", "source": State.READY, "dest": State.SCREENING},
-    {"trigger": "screened", "source": State.SCREENING, "dest": State.RUNNING, "before": "fresh_item"},
+    {
+        "trigger": "screened",
+        "source": State.SCREENING,
+        "dest": State.RUNNING,
+        "before": "fresh_item",
+    },
     *_moves("time_up", "move_forward"),
     *_moves("skip", "move_forward"),
     *_moves("back", "move_back"),
     {"trigger": "pause", "source": ACTIVE, "dest": State.PAUSED},
     {"trigger": "stop", "source": [State.SCREENING, *ACTIVE, State.PAUSED], "dest": State.STOPPED},
     {"trigger": "pain", "source": LIVE, "dest": State.STOPPED, "before": "count_pain"},
-    {"trigger": "resume", "source": HALTED, "dest": State.SCREENING,
-     "conditions": "screening_unfinished"},
-    {"trigger": "resume", "source": HALTED, "dest": State.SWITCHING,
-     "conditions": "target_is_switch", "before": "continue_item"},
+    {
+        "trigger": "resume",
+        "source": HALTED,
+        "dest": State.SCREENING,
+        "conditions": "screening_unfinished",
+    },
+    {
+        "trigger": "resume",
+        "source": HALTED,
+        "dest": State.SWITCHING,
+        "conditions": "target_is_switch",
+        "before": "continue_item",
+    },
     {"trigger": "resume", "source": HALTED, "dest": State.RUNNING, "before": "continue_item"},
-    {"trigger": "end_session", "source": [State.READY, *LIVE], "dest": State.FINISHED,
-     "before": "mark_ended_by_user"},
+    {
+        "trigger": "yes",
+        "source": State.SCREENING,
+        "dest": None,
+        "conditions": "awaiting_answer",
+        "after": "answer_yes",
+    },
+    {
+        "trigger": "no",
+        "source": State.SCREENING,
+        "dest": None,
+        "conditions": "awaiting_answer",
+        "after": "answer_no",
+    },
+    {
+        "trigger": "gently",
+        "source": State.SCREENING,
+        "dest": State.RUNNING,
+        "conditions": "choice_pending",
+        "before": ["go_gently", "fresh_item"],
+    },
+    {
+        "trigger": "resume",
+        "source": State.SCREENING,
+        "dest": State.RUNNING,
+        "conditions": "choice_pending",
+        "before": ["go_gently", "fresh_item"],
+    },
+    {"trigger": "safety_check", "source": [*ACTIVE, *HALTED], "dest": State.SCREENING},
+    {
+        "trigger": "end_session",
+        "source": [State.READY, *LIVE],
+        "dest": State.FINISHED,
+        "before": "mark_ended_by_user",
+    },
     # Internal transitions: they change settings or answer, the state stays.
     {"trigger": "repeat", "source": [*ACTIVE, State.PAUSED], "dest": None, "after": "say_repeat"},
     {"trigger": "slower", "source": [*ACTIVE, State.PAUSED], "dest": None, "after": "go_slower"},
     {"trigger": "faster", "source": [*ACTIVE, State.PAUSED], "dest": None, "after": "go_faster"},
-    {"trigger": "less_pressure", "source": [*ACTIVE, State.PAUSED], "dest": None,
-     "after": "press_lighter"},
-    {"trigger": "more_pressure", "source": [*ACTIVE, State.PAUSED], "dest": None,
-     "after": "press_firmer"},
-    {"trigger": "time_left", "source": [*ACTIVE, State.PAUSED], "dest": None,
-     "after": "say_time_left"},
+    {
+        "trigger": "less_pressure",
+        "source": [*ACTIVE, State.PAUSED],
+        "dest": None,
+        "after": "press_lighter",
+    },
+    {
+        "trigger": "more_pressure",
+        "source": [*ACTIVE, State.PAUSED],
+        "dest": None,
+        "after": "press_firmer",
+    },
+    {
+        "trigger": "time_left",
+        "source": [*ACTIVE, State.PAUSED],
+        "dest": None,
+        "after": "say_time_left",
+    },
     {"trigger": "louder", "source": [State.READY, *LIVE], "dest": None, "after": "voice_louder"},
     {"trigger": "quieter", "source": [State.READY, *LIVE], "dest": None, "after": "voice_quieter"},
     {"trigger": "help", "source": [State.READY, *LIVE], "dest": None, "after": "say_help"},

@@ -24,6 +24,10 @@ class SessionSettings:
     pace_step: float = 0.2
     time_scale: float = 1.0
     """Multiplies every duration, so tests and demos run a routine in seconds."""
+    answer_timeout_s: float = 20.0
+    """A safety question with no answer this long is asked again, then taken as yes."""
+    show_disclaimer: bool = True
+    """The not-medical-advice line; skippable once the user has heard it."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ class Vocabulary:
     intents: tuple[Intent, ...]
 
     def intent_for(self, text: str) -> tuple[str, str] | None:
-        """Map a typed or heard line to (intent, phrase): exact phrase first, then a phrase inside."""
+        """A typed or heard line as (intent, phrase): exact phrase first, then one inside."""
         said = normalize(text)
         if not said:
             return None
@@ -79,8 +79,10 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         if not isinstance(table, dict):
             raise DataFileError(f"{name}: [{key}] must be a table")
         phrases = table.get("phrases")
-        if not isinstance(phrases, list) or not phrases or not all(
-            isinstance(p, str) and normalize(p) for p in phrases
+        if (
+            not isinstance(phrases, list)
+            or not phrases
+            or not all(isinstance(p, str) and normalize(p) for p in phrases)
         ):
             raise DataFileError(f"{name}: [{key}] field 'phrases' must be a list of phrases")
         normal = tuple(normalize(p) for p in phrases)

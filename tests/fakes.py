@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from assistant.dialog import load_dialog
 from assistant.events import EventLog
 from assistant.routines import load_routine
+from assistant.safety import ScreeningPlan
 from assistant.session import Command, Session
 from assistant.settings import SessionSettings
 from assistant.vocabulary import load_vocabulary
@@ -74,7 +75,7 @@ class Harness:
             self.clock.advance(step)
             self.session.tick()
 
-    def keys(self) -> list[str]:
+    def said_keys(self) -> list[str]:
         return [e["key"] for e in self.events.of_type("say")]
 
     def states(self) -> list[str]:
@@ -84,7 +85,9 @@ class Harness:
         return [(e["id"], e["foot"]) for e in self.events.of_type("step")]
 
 
-def make_session(routine: str = "quick", **settings: object) -> Harness:
+def make_session(
+    routine: str = "quick", screening: ScreeningPlan | None = None, **settings: object
+) -> Harness:
     clock = ManualClock()
     voice = RecordingVoice()
     events = EventLog(clock)
@@ -96,5 +99,6 @@ def make_session(routine: str = "quick", **settings: object) -> Harness:
         events=events,
         dialog=load_dialog(),
         vocabulary=load_vocabulary(),
+        screening_plan=screening,
     )
     return Harness(session, clock, voice, events)

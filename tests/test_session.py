@@ -21,7 +21,7 @@ def test_full_routine_runs_both_feet_in_order_in_twenty_minutes() -> None:
     assert second[1:] == [s for s in first if s != "settle"]
     assert steps[-1] == ("finish", None)
     assert 18 * 60 <= h.clock.t <= 22 * 60
-    assert h.keys()[-1] == "goodbye"
+    assert h.said_keys()[-1] == "goodbye"
     assert h.states()[-1] == "finished"
 
 
@@ -32,7 +32,7 @@ def test_every_routine_finishes_and_speaks_every_step(name: str) -> None:
     h.run_for(60 * 60, step=2.0)
     assert h.session.finished
     routine = load_routine(name)
-    spoken = {k for k in h.keys() if k.startswith("step.")}
+    spoken = {k for k in h.said_keys() if k.startswith("step.")}
     assert spoken == {f"step.{s.id}" for s in routine.steps} | {"step.switch_feet", "step.finish"}
 
 
@@ -59,7 +59,7 @@ def test_pause_freezes_the_timer_and_resume_continues_where_it_was() -> None:
     assert h.session.remaining_s == pytest.approx(left)
     h.say("continue")
     assert h.session.state_name == "running"
-    assert h.keys()[-2:] == ["ack_resume", "step.settle"]
+    assert h.said_keys()[-2:] == ["ack_resume", "step.settle"]
     assert h.step_ids() == [("settle", 1)], "resume must not restart the step"
     h.run_for(left + 1)
     assert h.step_ids()[-1] == ("warm_up", 1)
@@ -73,19 +73,19 @@ def test_stop_halts_everything_and_nothing_continues_by_itself() -> None:
     h.say("stop")
     assert h.session.state_name == "stopped"
     assert h.voice.silenced == silenced + 1
-    assert h.keys()[-1] == "ack_stop"
+    assert h.said_keys()[-1] == "ack_stop"
     said = len(h.voice.said)
     h.run_for(3600)
     assert h.session.state_name == "stopped"
     assert len(h.voice.said) == said, "nothing is said after stop until the user speaks"
     h.say("skip")
     assert h.session.state_name == "stopped"
-    assert h.keys()[-1] == "not_now.stopped"
+    assert h.said_keys()[-1] == "not_now.stopped"
     h.say("resume")
     assert h.session.state_name == "running"
     h.say("stop")
     h.say("end session")
-    assert h.session.finished and h.keys()[-1] == "ended"
+    assert h.session.finished and h.said_keys()[-1] == "ended"
 
 
 def test_skip_and_back_move_between_steps() -> None:
@@ -99,7 +99,7 @@ def test_skip_and_back_move_between_steps() -> None:
     h.say("back")
     h.say("back")
     assert h.step_ids()[-1] == ("settle", 1)
-    assert h.keys()[-3] == "ack_restart"
+    assert h.said_keys()[-3] == "ack_restart"
 
 
 def test_skip_through_the_switch_enters_switching_and_then_the_second_foot() -> None:
@@ -114,7 +114,7 @@ def test_skip_through_the_switch_enters_switching_and_then_the_second_foot() -> 
     assert h.session.state_name == "switching"
     h.say("skip")
     assert h.step_ids()[-1] == ("warm_up", 2)
-    assert "foot_intro" in h.keys()
+    assert "foot_intro" in h.said_keys()
 
 
 def test_repeat_says_the_instruction_again() -> None:
@@ -122,7 +122,7 @@ def test_repeat_says_the_instruction_again() -> None:
     h.session.begin()
     h.say("skip")
     h.say("say that again")
-    assert h.keys()[-2:] == ["step.warm_up", "pressure.medium"]
+    assert h.said_keys()[-2:] == ["step.warm_up", "pressure.medium"]
 
 
 def test_slower_and_faster_scale_remaining_time_within_bounds() -> None:
@@ -136,11 +136,11 @@ def test_slower_and_faster_scale_remaining_time_within_bounds() -> None:
     for _ in range(10):
         h.say("slow down")
     assert h.session.pace == pytest.approx(1.6)
-    assert h.keys()[-1] == "ack_slowest"
+    assert h.said_keys()[-1] == "ack_slowest"
     for _ in range(10):
         h.say("speed up")
     assert h.session.pace == pytest.approx(0.6)
-    assert h.keys()[-1] == "ack_fastest"
+    assert h.said_keys()[-1] == "ack_fastest"
 
 
 def test_pressure_moves_between_levels_and_changes_later_wording() -> None:
@@ -148,32 +148,32 @@ def test_pressure_moves_between_levels_and_changes_later_wording() -> None:
     h.session.begin()
     h.say("skip")
     h.say("softer")
-    assert h.keys()[-2:] == ["ack_less_pressure", "pressure.light"]
+    assert h.said_keys()[-2:] == ["ack_less_pressure", "pressure.light"]
     h.say("less pressure")
-    assert h.keys()[-1] == "ack_lightest"
+    assert h.said_keys()[-1] == "ack_lightest"
     h.say("skip")
-    assert "pressure.light" == h.keys()[-1]
+    assert h.said_keys()[-1] == "pressure.light"
     h.say("firmer")
     h.say("more pressure")
     h.say("harder")
-    assert h.keys()[-1] == "ack_firmest"
+    assert h.said_keys()[-1] == "ack_firmest"
     assert [e["level"] for e in h.events.of_type("pressure")] == ["light", "medium", "firm"]
 
 
 def test_commands_that_make_no_sense_get_a_helpful_answer_not_an_exception() -> None:
     h = make_session("quick")
     h.say("resume")
-    assert h.keys()[-1] == "not_now.ready"
+    assert h.said_keys()[-1] == "not_now.ready"
     h.session.begin()
     h.say("resume")
-    assert h.keys()[-1] == "not_now.running"
+    assert h.said_keys()[-1] == "not_now.running"
     h.say("pause")
     h.say("skip")
-    assert h.keys()[-1] == "not_now.paused"
+    assert h.said_keys()[-1] == "not_now.paused"
     h.say("pause")
-    assert h.keys()[-1] == "not_now.paused"
+    assert h.said_keys()[-1] == "not_now.paused"
     h.say("banana bread")
-    assert h.keys()[-1] == "not_understood"
+    assert h.said_keys()[-1] == "not_understood"
     accepted = [e["accepted"] for e in h.events.of_type("command")]
     assert accepted == [False, False, True, False, False, False]
 
@@ -185,7 +185,7 @@ def test_time_left_reports_the_step_and_the_session() -> None:
     h.run_for(30)
     h.say("how long")
     text = h.voice.said[-1]
-    assert h.keys()[-1] == "time_left"
+    assert h.said_keys()[-1] == "time_left"
     assert "30 seconds" in text and "minutes" in text
 
 
@@ -203,10 +203,10 @@ def test_pain_stops_at_once_and_repeated_pain_suggests_ending() -> None:
     h.session.begin()
     h.say("ouch")
     assert h.session.state_name == "stopped"
-    assert h.keys()[-1] == "ack_pain"
+    assert h.said_keys()[-1] == "ack_pain"
     h.say("resume")
     h.say("that hurts")
-    assert h.keys()[-1] == "ack_pain_again"
+    assert h.said_keys()[-1] == "ack_pain_again"
 
 
 def test_time_scale_runs_a_routine_in_a_fraction_of_the_time() -> None:
@@ -223,9 +223,26 @@ def test_every_dialog_key_the_session_uses_exists() -> None:
         assert dialog.has(f"not_now.{state}")
     h = make_session("quick")
     h.session.begin()
-    for phrase in ["pause", "how long", "help", "louder", "quieter", "resume", "slower",
-                   "faster", "lighter", "firmer", "repeat", "skip", "back", "stop", "ouch",
-                   "resume", "ouch", "end session"]:
+    for phrase in [
+        "pause",
+        "how long",
+        "help",
+        "louder",
+        "quieter",
+        "resume",
+        "slower",
+        "faster",
+        "lighter",
+        "firmer",
+        "repeat",
+        "skip",
+        "back",
+        "stop",
+        "ouch",
+        "resume",
+        "ouch",
+        "end session",
+    ]:
         h.say(phrase)
     assert h.session.finished
 
