@@ -16,11 +16,14 @@ from assistant.errors import AudioUnavailable
 from assistant.events import Event, EventLog
 from assistant.listening.listener import Listener
 from assistant.listening.spotter import CommandSpotter, PlaybackHistory
+from assistant.memory import Memory
 from assistant.ports import Voice
-from assistant.routines import Routine
+from assistant.remembered import plan_start
+from assistant.routines import load_routine
 from assistant.runner import run_session
 from assistant.session import Command, Session
-from assistant.settings import ListenSettings, SessionSettings, SpeechSettings
+from assistant.session_memory import SessionMemory
+from assistant.settings import ListenSettings, MemorySettings, SessionSettings, SpeechSettings
 from assistant.text_input import start_text_input
 from assistant.vocabulary import Vocabulary, load_vocabulary
 
@@ -76,7 +79,11 @@ def _open_listener(
 
     recognizer = open_recognizer(listen, options.env_model)
     listener = Listener(
-        recognizer, CommandSpotter(vocabulary, playback), vocabulary, inbox, events,
+        recognizer,
+        CommandSpotter(vocabulary, playback),
+        vocabulary,
+        inbox,
+        events,
         interrupt=voice.silence,
     )
     try:
@@ -102,23 +109,33 @@ def _open_listener(
 
 
 def run_guided_session(
-    routine: Routine,
-    session_settings: SessionSettings,
+    wanted: SessionSettings,
+    given: tuple[bool, bool],
     speech: SpeechSettings,
     listen: ListenSettings,
+    remember: MemorySettings,
     options: RunOptions,
     stdin: TextIO,
     stdout: TextIO,
 ) -> Session:
+    """`given`: whether pressure and pace came from flags (flags beat memory)."""
     from assistant.speech.spoken_voice import PrintedVoice
 
     clock = MonotonicClock()
-    events = EventLog(clock, options.events_path)
     vocabulary = load_vocabulary()
     dialog = load_dialog()
     inbox: queue.Queue[Command] = queue.Queue()
+    memory = Memory(remember.folder)
     with ExitStack() as stack:
+        stack.callback(memory.close)
+        start = plan_start(memory, wanted, given[0], given[1], remember.resume, dialog)
+        for line in start.notices:
+            _notice(line)
+        session_settings = start.settings
+        routine = load_routine(session_settings.routine)
+        events = EventLog(clock, options.events_path)
         stack.callback(events.close)
+        events.subscribe(SessionMemory(memory, session_settings.routine, session_settings.mode))
         spoken = None if options.text_mode else _open_voice(speech, dialog, stack)
         if spoken is None:
             voice: Voice = PrintedVoice(stdout)
@@ -126,7 +143,17 @@ def run_guided_session(
         else:
             voice, playback = spoken
             events.subscribe(_printer(stdout))
-        session = Session(routine, session_settings, clock, voice, events, dialog, vocabulary)
+        session = Session(
+            routine,
+            session_settings,
+            clock,
+            voice,
+            events,
+            dialog,
+            vocabulary,
+            screening_plan=start.screening,
+            start_index=start.start_index,
+        )
         listener = None
         if not options.text_mode:
             listener = _open_listener(

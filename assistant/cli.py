@@ -10,9 +10,17 @@ import click
 
 from assistant.errors import AssistantError
 from assistant.routines import builtin_names, load_routine
-from assistant.settings import PACES, PRESSURES, ListenSettings, SessionSettings, SpeechSettings
+from assistant.settings import (
+    PACES,
+    PRESSURES,
+    ListenSettings,
+    MemorySettings,
+    SessionSettings,
+    SpeechSettings,
+)
 
 MODEL_ENV = "MASSAGE_ASSISTANT_MODEL"
+HOME_ENV = "MASSAGE_ASSISTANT_HOME"
 PROJECT_MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
@@ -36,28 +44,77 @@ def routines() -> None:
 
 
 @cli.command()
-@click.option("--routine", "routine_name", default="full", show_default=True,
-              help="A built-in routine name or the path of your own .toml file.")
-@click.option("--mode", type=click.Choice(["self", "partner"]), default="self", show_default=True,
-              help="Massaging your own feet, or guiding you through massaging a partner's.")
-@click.option("--pressure", type=click.Choice(PRESSURES), default=None,
-              help="Starting pressure (default: the routine's).")
-@click.option("--pace", type=click.Choice(list(PACES)), default=None,
-              help="Starting pace (default: the routine's).")
-@click.option("--text", "text_mode", is_flag=True,
-              help="Keyboard mode: type commands, lines are printed instead of spoken.")
-@click.option("--time-scale", type=click.FloatRange(min=0.0001, max=100), default=1.0,
-              show_default=True, help="Multiply every duration (0.01 runs 20 minutes in 12 s).")
-@click.option("--events", "events_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every event as a JSON line to this file.")
+@click.option(
+    "--routine",
+    "routine_name",
+    default="full",
+    show_default=True,
+    help="A built-in routine name or the path of your own .toml file.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["self", "partner"]),
+    default="self",
+    show_default=True,
+    help="Massaging your own feet, or guiding you through massaging a partner's.",
+)
+@click.option(
+    "--pressure",
+    type=click.Choice(PRESSURES),
+    default=None,
+    help="Starting pressure (default: the routine's).",
+)
+@click.option(
+    "--pace",
+    type=click.Choice(list(PACES)),
+    default=None,
+    help="Starting pace (default: the routine's).",
+)
+@click.option(
+    "--text",
+    "text_mode",
+    is_flag=True,
+    help="Keyboard mode: type commands, lines are printed instead of spoken.",
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0.0001, max=100),
+    default=1.0,
+    show_default=True,
+    help="Multiply every duration (0.01 runs 20 minutes in 12 s).",
+)
+@click.option(
+    "--events",
+    "events_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every event as a JSON line to this file.",
+)
 @click.option("--voice", default=None, help="Voice id or name (see `massage-assistant voices`).")
-@click.option("--rate", type=click.IntRange(80, 300), default=150, show_default=True,
-              help="Speaking rate in words per minute.")
+@click.option(
+    "--rate",
+    type=click.IntRange(80, 300),
+    default=150,
+    show_default=True,
+    help="Speaking rate in words per minute.",
+)
 @click.option("--no-chimes", is_flag=True, help="No chimes between steps.")
-@click.option("--engine", type=click.Choice(["auto", "vosk", "pocketsphinx"]), default="auto",
-              show_default=True, help="Speech recognizer (auto: vosk if a model is present).")
-@click.option("--model", "model_path", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Path of a vosk model folder.")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "vosk", "pocketsphinx"]),
+    default="auto",
+    show_default=True,
+    help="Speech recognizer (auto: vosk if a model is present).",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Path of a vosk model folder.",
+)
+@click.option(
+    "--resume", is_flag=True, help="Pick up the last unfinished session where it stopped."
+)
 def start(
     routine_name: str,
     mode: str,
@@ -71,14 +128,15 @@ def start(
     no_chimes: bool,
     engine: str,
     model_path: Path | None,
+    resume: bool,
 ) -> None:
     """Start a guided session. Say or type: pause, resume, slower, less pressure, stop..."""
     from assistant.app import RunOptions, run_guided_session
 
     try:
         routine = load_routine(routine_name)
-        session_settings = SessionSettings(
-            routine=routine.name,
+        wanted = SessionSettings(
+            routine=routine_name,
             mode=mode,  # type: ignore[arg-type]
             pressure=(pressure or routine.default_pressure),  # type: ignore[arg-type]
             pace_factor=PACES[pace or routine.default_pace],
@@ -87,8 +145,16 @@ def start(
         speech = SpeechSettings(voice=voice, rate_wpm=rate, chimes=not no_chimes)
         listen = _listen_settings(engine, model_path)
         options = RunOptions(text_mode=text_mode, events_path=events_path, env_model=_env_model())
+        memory = MemorySettings(folder=_home(), resume=resume)
         run_guided_session(
-            routine, session_settings, speech, listen, options, sys.stdin, sys.stdout
+            wanted,
+            (pressure is not None, pace is not None),
+            speech,
+            listen,
+            memory,
+            options,
+            sys.stdin,
+            sys.stdout,
         )
     except AssistantError as exc:
         _fail(exc)
@@ -99,10 +165,20 @@ def start(
 
 @cli.command()
 @click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--engine", type=click.Choice(["auto", "vosk", "pocketsphinx"]), default="auto",
-              show_default=True, help="Speech recognizer (auto: vosk if a model is present).")
-@click.option("--model", "model_path", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Path of a vosk model folder.")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "vosk", "pocketsphinx"]),
+    default="auto",
+    show_default=True,
+    help="Speech recognizer (auto: vosk if a model is present).",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Path of a vosk model folder.",
+)
 def recognize(wav: Path, engine: str, model_path: Path | None) -> None:
     """Treat WAV as one microphone stream; print a JSON line per command heard."""
     import json
@@ -120,8 +196,13 @@ def recognize(wav: Path, engine: str, model_path: Path | None) -> None:
 
 
 @cli.command("download-model")
-@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=PROJECT_MODELS,
-              show_default=True, help="Where to put the model.")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=PROJECT_MODELS,
+    show_default=True,
+    help="Where to put the model.",
+)
 def download_model(dest: Path) -> None:
     """Fetch the small English vosk model (about 40 MB; needs internet once)."""
     import runpy
@@ -135,11 +216,20 @@ def download_model(dest: Path) -> None:
 
 @cli.command()
 @click.argument("text")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a WAV file instead of playing.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a WAV file instead of playing.",
+)
 @click.option("--voice", default=None, help="Voice id or name (see `massage-assistant voices`).")
-@click.option("--rate", type=click.IntRange(80, 300), default=150, show_default=True,
-              help="Speaking rate in words per minute.")
+@click.option(
+    "--rate",
+    type=click.IntRange(80, 300),
+    default=150,
+    show_default=True,
+    help="Speaking rate in words per minute.",
+)
 def say(text: str, out: Path | None, voice: str | None, rate: int) -> None:
     """Speak TEXT aloud (or write it to a WAV file): handy for choosing a voice."""
     from assistant.speech.say_command import say_text
@@ -168,6 +258,50 @@ def _listen_settings(engine: str, model_path: Path | None) -> ListenSettings:
         model_path=model_path,
         search_dirs=(PROJECT_MODELS,),
     )
+
+
+def _home() -> Path:
+    """Where memory lives: MASSAGE_ASSISTANT_HOME, else the platform's user data folder."""
+    value = os.environ.get(HOME_ENV)
+    if value:
+        return Path(value)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("massage-assistant"))
+
+
+@cli.command()
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many recent sessions to list.",
+)
+def history(limit: int) -> None:
+    """Recent sessions, and how often per week against the 2 to 3 that help most."""
+    from assistant.history import history_lines
+    from assistant.memory import Memory
+
+    memory = Memory(_home())
+    try:
+        for line in history_lines(memory, limit):
+            click.echo(line)
+    finally:
+        memory.close()
+
+
+@cli.command()
+@click.option("--yes", "confirmed", is_flag=True, help="Do not ask for confirmation.")
+def forget(confirmed: bool) -> None:
+    """Delete everything remembered: preferences, safety answers and history."""
+    from assistant.memory import forget as wipe
+
+    home = _home()
+    if not confirmed and not click.confirm(f"Delete everything stored in {home}?"):
+        click.echo("Nothing deleted.")
+        return
+    click.echo("Forgotten." if wipe(home) else "There was nothing stored.")
 
 
 def _env_model() -> Path | None:

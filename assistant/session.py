@@ -195,6 +195,9 @@ class Session(ScreeningMixin):
         )
         if self.settings.show_disclaimer:
             self._say("disclaimer")
+        if self.settings.pressure_remembered:
+            level = self.dialog.line(f"pressure_name.{PRESSURES[self.pressure]}")
+            self._say("remembered_pressure", level=level)
         self._say("how_to_talk")
 
     def enter_running(self, event: EventData) -> None:

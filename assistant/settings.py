@@ -28,6 +28,16 @@ class SessionSettings:
     """A safety question with no answer this long is asked again, then taken as yes."""
     show_disclaimer: bool = True
     """The not-medical-advice line; skippable once the user has heard it."""
+    pressure_remembered: bool = False
+    """The starting pressure was learned last time: say so."""
+
+
+@dataclass(frozen=True)
+class MemorySettings:
+    folder: Path
+    """Where the SQLite memory lives (the user's data directory unless overridden)."""
+    resume: bool = False
+    """Pick up the last unfinished session from the step it was on."""
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,36 @@
-"""Shared fixtures: the virtual room lives in tests/room.py."""
+"""Shared fixtures. The virtual room lives in tests/room.py.
+
+No test touches the real user's data: every test gets its own memory folder
+(MASSAGE_ASSISTANT_HOME), with the safety questions already answered "no" so a
+session starts straight away; tests of screening itself use a fresh folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.memory import Memory
+from assistant.safety import load_screening
 
 pytest_plugins = ["tests.room"]
+
+
+def seed_home(folder: Path) -> Path:
+    memory = Memory(folder)
+    try:
+        memory.save_screening({q.id: False for q in load_screening().questions})
+    finally:
+        memory.close()
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    folder = seed_home(tmp_path_factory.mktemp("home"))
+    monkeypatch.setenv("MASSAGE_ASSISTANT_HOME", str(folder))
+    yield folder

@@ -8,6 +8,7 @@ assistant's). Events are read back from the program's --events file.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ class LiveSession:
         self.stderr_path = folder / "stderr.txt"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "assistant", "start", *args, "--events", str(self.events_path)],
-            env=room.env,
+            env={**room.env, "MASSAGE_ASSISTANT_HOME": os.environ["MASSAGE_ASSISTANT_HOME"]},
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=self.stderr_path.open("w"),

@@ -1,0 +1,42 @@
+"""`massage-assistant history`: recent sessions and the weekly rhythm."""
+
+from __future__ import annotations
+
+import time
+
+from assistant.dialog import load_dialog
+from assistant.memory import Memory
+
+WEEK_S = 7 * 86400.0
+WINDOW_WEEKS = 4
+LASTING_PER_WEEK = 2.0
+"""The domain notes: 2 to 3 times a week for lasting benefit."""
+
+
+def sessions_per_week(memory: Memory, now: float) -> float:
+    since = now - WINDOW_WEEKS * WEEK_S
+    recent = [s for s in memory.sessions(limit=1000) if s.started_at >= since]
+    return len(recent) / WINDOW_WEEKS
+
+
+def history_lines(memory: Memory, limit: int) -> list[str]:
+    dialog = load_dialog()
+    sessions = memory.sessions(limit)
+    if not sessions:
+        return [dialog.line("history.none")]
+    lines = [
+        dialog.line(
+            "history.row",
+            date=time.strftime("%Y-%m-%d %H:%M", time.localtime(s.started_at)),
+            routine=s.routine,
+            mode=s.mode,
+            minutes=round(s.duration_s / 60),
+            steps=s.steps_completed,
+            outcome=dialog.line(f"history.outcome_{s.outcome or 'running'}"),
+        )
+        for s in sessions
+    ]
+    per_week = sessions_per_week(memory, memory.wall())
+    key = "history.per_week_low" if per_week < LASTING_PER_WEEK else "history.per_week"
+    lines.append(dialog.line(key, per_week=per_week))
+    return lines
