@@ -135,7 +135,8 @@ def run_guided_session(
         routine = load_routine(session_settings.routine)
         events = EventLog(clock, options.events_path)
         stack.callback(events.close)
-        events.subscribe(SessionMemory(memory, session_settings.routine, session_settings.mode))
+        mode = session_settings.mode or "self"
+        events.subscribe(SessionMemory(memory, session_settings.routine, mode))
         spoken = None if options.text_mode else _open_voice(speech, dialog, stack)
         if spoken is None:
             voice: Voice = PrintedVoice(stdout)

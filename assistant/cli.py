@@ -54,9 +54,8 @@ def routines() -> None:
 @click.option(
     "--mode",
     type=click.Choice(["self", "partner"]),
-    default="self",
-    show_default=True,
-    help="Massaging your own feet, or guiding you through massaging a partner's.",
+    default=None,
+    help="Your own feet or a partner's (default: as last time, else asked at the start).",
 )
 @click.option(
     "--pressure",
@@ -117,7 +116,7 @@ def routines() -> None:
 )
 def start(
     routine_name: str,
-    mode: str,
+    mode: str | None,
     pressure: str | None,
     pace: str | None,
     text_mode: bool,

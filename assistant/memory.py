@@ -142,6 +142,10 @@ class Memory:
                 (self.wall(), step_index, steps_completed, json.dumps(commands), session_id),
             )
 
+    def set_session_mode(self, session_id: int, mode: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE sessions SET mode = ? WHERE id = ?", (mode, session_id))
+
     def end_session(self, session_id: int, outcome: str) -> None:
         with self._write() as db:
             db.execute(

@@ -53,6 +53,8 @@ def plan_start(
             )
     elif resume:
         notices.append(dialog.line("notice.nothing_to_resume"))
+    if settings.mode is None and prefs.get("mode") in ("self", "partner"):
+        settings = replace(settings, mode=prefs["mode"])  # type: ignore[arg-type]
     learned = prefs.get("pressure")
     if not pressure_given and learned in PRESSURES and learned != settings.pressure:
         settings = replace(settings, pressure=learned, pressure_remembered=True)

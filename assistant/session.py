@@ -19,7 +19,7 @@ from assistant.routines import Routine
 from assistant.safety import Screening, ScreeningPlan, load_screening
 from assistant.session_screening import ScreeningMixin
 from assistant.session_states import STATES, TRANSITIONS, State
-from assistant.settings import PRESSURES, SessionSettings
+from assistant.settings import PRESSURES, Mode, SessionSettings
 from assistant.vocabulary import Vocabulary
 
 
@@ -64,6 +64,9 @@ class Session(ScreeningMixin):
         self.total_s = 0.0
         self.cues_spoken = 0
         self.pains = 0
+        self.mode: Mode = settings.mode or "self"
+        self.mode_known = settings.mode is not None
+        self._quiet_s = 0.0
         self.ended_by_user = False
         self.screening_done = False
         self._fresh = True
@@ -103,7 +106,8 @@ class Session(ScreeningMixin):
         self.events.emit(
             "command", intent=cmd.intent, phrase=cmd.phrase, source=cmd.source, accepted=valid
         )
-        if cmd.intent is None and self.state == State.SCREENING and self.awaiting_answer_now():
+        awaiting = self.awaiting_answer_now() or not self.mode_known
+        if not valid and self.state == State.SCREENING and awaiting:
             self.unclear_answer()
         elif cmd.intent is None:
             self._say("not_understood")
@@ -121,6 +125,7 @@ class Session(ScreeningMixin):
             return
         self.remaining_s -= elapsed
         self._speak_due_cues()
+        self._partner_checkin(elapsed)
         if self.remaining_s <= 0:
             self.trigger("time_up")
 
@@ -191,7 +196,7 @@ class Session(ScreeningMixin):
             "welcome",
             routine=self.routine.title,
             minutes=minutes,
-            mode_phrase=self.dialog.line(f"mode_{self.settings.mode}"),
+            mode_phrase=self.dialog.line(f"mode_{self.mode}"),
         )
         if self.settings.show_disclaimer:
             self._say("disclaimer")
@@ -304,6 +309,20 @@ class Session(ScreeningMixin):
     def voice_quieter(self, event: EventData) -> None:
         self._say("ack_quieter" if self.voice.set_volume_step(-1) else "ack_quietest")
 
+    def choose_myself(self, event: EventData) -> None:
+        self._choose_mode("self")
+
+    def choose_partner(self, event: EventData) -> None:
+        self._choose_mode("partner")
+
+    def _choose_mode(self, mode: Mode) -> None:
+        asked = not self.mode_known
+        self.mode, self.mode_known = mode, True
+        self.events.emit("mode", mode=mode)
+        self._say(f"mode_chosen_{mode}")
+        if asked:
+            self._continue_screening()
+
     def say_help(self, event: EventData) -> None:
         valid = self.valid_intents()
         shown = [i.phrases[0] for i in self.vocabulary.intents if i.name in valid]
@@ -312,25 +331,22 @@ class Session(ScreeningMixin):
     # ----- speaking ----------------------------------------------------------------
 
     def _say(self, key: str, **params: object) -> None:
-        text = self.dialog.line(key, **params)
-        self.events.emit("say", key=key, text=text)
-        self.voice.say(text)
+        self._say_text(key, self.dialog.line(key, **params))
 
     def _say_text(self, key: str, text: str) -> None:
+        self._quiet_s = 0.0
         self.events.emit("say", key=key, text=text)
         self.voice.say(text)
 
     def _say_instruction(self) -> None:
         step = self.item.step
-        self._say_text(f"step.{step.id}", step.instruction.for_mode(self.settings.mode))
+        self._say_text(f"step.{step.id}", step.instruction.for_mode(self.mode))
         self._say_pressure()
 
     def _say_pressure(self) -> None:
         guidance = self.item.step.pressure.get(PRESSURES[self.pressure])
         if guidance is not None:
-            self._say_text(
-                f"pressure.{PRESSURES[self.pressure]}", guidance.for_mode(self.settings.mode)
-            )
+            self._say_text(f"pressure.{PRESSURES[self.pressure]}", guidance.for_mode(self.mode))
 
     def _speak_due_cues(self) -> None:
         step = self.item.step
@@ -338,8 +354,15 @@ class Session(ScreeningMixin):
         while self.cues_spoken < len(step.cues) and step.cues[self.cues_spoken].at_fraction <= done:
             cue = step.cues[self.cues_spoken]
             self.cues_spoken += 1
-            if self.settings.mode in cue.modes:
-                self._say_text(f"cue.{step.id}", cue.text.for_mode(self.settings.mode))
+            if self.mode in cue.modes:
+                self._say_text(f"cue.{step.id}", cue.text.for_mode(self.mode))
+
+    def _partner_checkin(self, elapsed: float) -> None:
+        """The giver is reminded to ask about pressure when nothing was said for a while."""
+        self._quiet_s += elapsed
+        interval = self.settings.checkin_interval_s * self.settings.time_scale
+        if self.mode == "partner" and self._quiet_s >= interval:
+            self._say("partner_checkin")
 
     def _session_seconds_left(self) -> float:
         scale = self.settings.time_scale * self.pace

@@ -36,6 +36,10 @@ class SessionMemory:
             self.memory.save_preferences({"pressure": str(event["level"])})
         elif kind == "say" and event["key"] == "disclaimer":
             self.memory.save_preferences({"disclaimer_heard": "yes"})
+        elif kind == "mode":
+            self.mode = str(event["mode"])
+            self.memory.set_session_mode(self.session_id, self.mode)
+            self.memory.save_preferences({"mode": self.mode})
         elif kind == "pace":
             self.memory.save_preferences({"pace_factor": str(event["factor"])})
         elif kind == "state" and event["to"] == "finished":

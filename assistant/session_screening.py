@@ -18,12 +18,14 @@ from assistant.ports import Voice
 from assistant.routines import Routine
 from assistant.safety import Question, Screening, ScreeningPlan
 from assistant.session_states import State
-from assistant.settings import SessionSettings
+from assistant.settings import Mode, SessionSettings
 
 
 class ScreeningMixin:
     # Provided by Session (and by the state machine: `trigger`).
     state: str
+    mode: Mode
+    mode_known: bool
     settings: SessionSettings
     events: EventLog
     voice: Voice
@@ -34,6 +36,7 @@ class ScreeningMixin:
     _say: Callable[..., None]
     _say_text: Callable[[str, str], None]
     _welcome: Callable[[], None]
+    _choose_mode: Callable[[Mode], None]
     screening: Screening
     screening_plan: ScreeningPlan
     answers: dict[str, bool]
@@ -58,12 +61,21 @@ class ScreeningMixin:
     # ----- state machine callbacks -------------------------------------------------
 
     def enter_screening(self, event: EventData) -> None:
-        if not self.welcomed:
-            self.welcomed = True
-            self._welcome()
         if event.event.name == "safety_check":
             self.screening_plan = ScreeningPlan(ask=True)
             self.answers, self.question_index, self.awaiting_choice = {}, 0, False
+        if not self.mode_known:
+            self._say("ask_mode")
+            return
+        self._continue_screening()
+
+    def awaiting_mode(self, event: EventData) -> bool:
+        return not self.mode_known
+
+    def _continue_screening(self) -> None:
+        if not self.welcomed:
+            self.welcomed = True
+            self._welcome()
         if not self.screening_plan.ask:
             self._apply_answers(self.screening_plan.answers, remembered=True)
             self.trigger("screened")
@@ -71,13 +83,11 @@ class ScreeningMixin:
             self._say("safety.choice")
         else:
             if self.question_index == 0:
-                self._say(
-                    "safety.intro" if self.settings.mode == "self" else "safety.intro_partner"
-                )
+                self._say("safety.intro" if self.mode == "self" else "safety.intro_partner")
             self._ask_question()
 
     def awaiting_answer(self, event: EventData) -> bool:
-        return self.screening_plan.ask and not self.awaiting_choice
+        return self.awaiting_answer_now()
 
     def choice_pending(self, event: EventData) -> bool:
         return self.awaiting_choice
@@ -100,7 +110,7 @@ class ScreeningMixin:
 
     def _ask_question(self) -> None:
         question = self._question
-        self._say_text(f"safety.{question.id}", question.text.for_mode(self.settings.mode))
+        self._say_text(f"safety.{question.id}", question.text.for_mode(self.mode))
         self.asked_at = None
 
     def _record_answer(self, yes: bool) -> None:
@@ -122,16 +132,27 @@ class ScreeningMixin:
 
     def unclear_answer(self) -> None:
         """Asked once more; a second unclear answer counts as yes, to be safe."""
-        if self.unclear_answers == 0:
+        if not self.mode_known:
+            self._unclear_mode()
+        elif self.unclear_answers == 0:
             self.unclear_answers = 1
             self._say("safety.unclear")
             self._ask_question()
         else:
             self._record_answer(True)
 
+    def _unclear_mode(self) -> None:
+        """The mode question is asked once more; then self-massage, which is switchable."""
+        if self.unclear_answers == 0:
+            self.unclear_answers = 1
+            self._say("ask_mode")
+        else:
+            self.unclear_answers = 0
+            self._choose_mode("self")
+
     def screening_tick(self, now: float) -> None:
         """No answer at all within the timeout is an unclear answer."""
-        if self.state != State.SCREENING or not self.awaiting_answer_now():
+        if self.state != State.SCREENING or not (self.awaiting_answer_now() or not self.mode_known):
             return
         if self.voice.busy():
             self.asked_at = None
@@ -144,7 +165,8 @@ class ScreeningMixin:
 
     def awaiting_answer_now(self) -> bool:
         return (
-            self.screening_plan.ask
+            self.mode_known
+            and self.screening_plan.ask
             and not self.awaiting_choice
             and self.question_index < len(self.screening.questions)
         )

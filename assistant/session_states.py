@@ -101,6 +101,22 @@ TRANSITIONS: list[dict[str, Any]] = [
         "conditions": "choice_pending",
         "before": ["go_gently", "fresh_item"],
     },
+    {
+        "trigger": "myself",
+        "source": State.SCREENING,
+        "dest": None,
+        "conditions": "awaiting_mode",
+        "after": "choose_myself",
+    },
+    {
+        "trigger": "partner",
+        "source": State.SCREENING,
+        "dest": None,
+        "conditions": "awaiting_mode",
+        "after": "choose_partner",
+    },
+    {"trigger": "myself", "source": [*ACTIVE, *HALTED], "dest": None, "after": "choose_myself"},
+    {"trigger": "partner", "source": [*ACTIVE, *HALTED], "dest": None, "after": "choose_partner"},
     {"trigger": "safety_check", "source": [*ACTIVE, *HALTED], "dest": State.SCREENING},
     {
         "trigger": "end_session",

@@ -15,7 +15,8 @@ PACES: dict[str, float] = {"slow": 1.25, "normal": 1.0, "fast": 0.8}
 @dataclass(frozen=True)
 class SessionSettings:
     routine: str = "full"
-    mode: Mode = "self"
+    mode: Mode | None = "self"
+    """None: ask at the start, by voice or keyboard (myself or partner)."""
     pressure: Pressure = "medium"
     pace_factor: float = 1.0
     """Multiplies step durations and the speaking pace; 1.25 is slower."""
@@ -28,6 +29,8 @@ class SessionSettings:
     """A safety question with no answer this long is asked again, then taken as yes."""
     show_disclaimer: bool = True
     """The not-medical-advice line; skippable once the user has heard it."""
+    checkin_interval_s: float = 50.0
+    """Partner mode: a pressure check-in when nothing has been said for this long."""
     pressure_remembered: bool = False
     """The starting pressure was learned last time: say so."""
 

@@ -207,7 +207,7 @@ def test_the_first_session_screens_and_remembers_the_answers(tmp_path: Path) -> 
     fresh = tmp_path / "fresh-home"
     env = {**os.environ, "MASSAGE_ASSISTANT_HOME": str(fresh)}
     events = tmp_path / "events.jsonl"
-    answers = "no\n" * 5 + "end session\n"
+    answers = "myself\n" + "no\n" * 5 + "end session\n"
     first = subprocess.run(
         [*PROGRAM, "start", "--text", "--routine", "quick", "--events", str(events)],
         input=answers,
@@ -230,6 +230,8 @@ def test_the_first_session_screens_and_remembers_the_answers(tmp_path: Path) -> 
     assert not [
         e for e in events_of(events) if e["type"] == "say" and str(e["key"]).startswith("safety.")
     ]
+    keys = [str(e["key"]) for e in events_of(events) if e["type"] == "say"]
+    assert "ask_mode" not in keys, "the mode is remembered"
 
 
 def test_history_shows_sessions_and_the_weekly_rhythm(home: Path) -> None:

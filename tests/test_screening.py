@@ -137,3 +137,49 @@ def test_partner_mode_asks_about_them() -> None:
     h.session.begin()
     assert "safety.intro_partner" in h.said_keys()
     assert "they" in h.voice.said[-1].lower()
+
+
+def test_the_mode_is_chosen_by_voice_when_not_given() -> None:
+    h = make_session(mode=None)
+    h.session.begin()
+    assert h.said_keys() == ["ask_mode"]
+    h.say("no")
+    assert h.said_keys()[-1] == "ask_mode", "an unclear answer asks again"
+    h.say("for my partner")
+    assert h.session.mode == "partner"
+    assert "mode_chosen_partner" in h.said_keys() and "welcome" in h.said_keys()
+    assert "partner" in h.voice.said[h.said_keys().index("welcome")]
+    assert h.session.state_name == "running"
+
+
+def test_no_answer_to_the_mode_question_means_myself_after_asking_twice() -> None:
+    h = make_session(mode=None, answer_timeout_s=5.0)
+    h.session.begin()
+    h.run_for(6)
+    h.run_for(6)
+    assert h.said_keys().count("ask_mode") == 2
+    h.run_for(6)
+    assert h.session.mode == "self" and h.session.state_name == "running"
+
+
+def test_partner_mode_checks_in_about_pressure_at_intervals() -> None:
+    h = make_session("full", mode="partner", checkin_interval_s=25.0)
+    h.session.begin()
+    h.run_for(20 * 60, step=1.0)
+    checkins = h.said_keys().count("partner_checkin")
+    assert 3 <= checkins <= 40
+    solo = make_session("full", mode="self", checkin_interval_s=25.0)
+    solo.session.begin()
+    solo.run_for(20 * 60, step=1.0)
+    assert "partner_checkin" not in solo.said_keys()
+
+
+def test_the_mode_can_be_switched_mid_session() -> None:
+    h = make_session("quick", mode="self")
+    h.session.begin()
+    h.say("partner mode")
+    h.say("repeat")
+    routine_step = h.session.item.step
+    assert h.voice.said[-1] == routine_step.instruction.partner or (
+        routine_step.instruction.partner in h.voice.said
+    )
