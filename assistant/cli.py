@@ -24,6 +24,32 @@ HOME_ENV = "MASSAGE_ASSISTANT_HOME"
 PROJECT_MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
+ENGINE_OPTION = click.option(
+    "--engine",
+    type=click.Choice(["auto", "vosk", "pocketsphinx"]),
+    default="auto",
+    show_default=True,
+    help="Speech recognizer (auto: vosk if a model is present).",
+)
+MODEL_OPTION = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Path of a vosk model folder.",
+)
+VOICE_OPTION = click.option(
+    "--voice", default=None, help="Voice id or name (see `massage-assistant voices`)."
+)
+RATE_OPTION = click.option(
+    "--rate",
+    type=click.IntRange(80, 300),
+    default=150,
+    show_default=True,
+    help="Speaking rate in words per minute.",
+)
+
+
 def _fail(exc: AssistantError) -> None:
     click.echo(f"massage-assistant: {exc}", err=True)
     sys.exit(2)
@@ -88,29 +114,11 @@ def routines() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every event as a JSON line to this file.",
 )
-@click.option("--voice", default=None, help="Voice id or name (see `massage-assistant voices`).")
-@click.option(
-    "--rate",
-    type=click.IntRange(80, 300),
-    default=150,
-    show_default=True,
-    help="Speaking rate in words per minute.",
-)
+@VOICE_OPTION
+@RATE_OPTION
 @click.option("--no-chimes", is_flag=True, help="No chimes between steps.")
-@click.option(
-    "--engine",
-    type=click.Choice(["auto", "vosk", "pocketsphinx"]),
-    default="auto",
-    show_default=True,
-    help="Speech recognizer (auto: vosk if a model is present).",
-)
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Path of a vosk model folder.",
-)
+@ENGINE_OPTION
+@MODEL_OPTION
 @click.option(
     "--resume", is_flag=True, help="Pick up the last unfinished session where it stopped."
 )
@@ -164,20 +172,8 @@ def start(
 
 @cli.command()
 @click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--engine",
-    type=click.Choice(["auto", "vosk", "pocketsphinx"]),
-    default="auto",
-    show_default=True,
-    help="Speech recognizer (auto: vosk if a model is present).",
-)
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Path of a vosk model folder.",
-)
+@ENGINE_OPTION
+@MODEL_OPTION
 def recognize(wav: Path, engine: str, model_path: Path | None) -> None:
     """Treat WAV as one microphone stream; print a JSON line per command heard."""
     import json
@@ -221,14 +217,8 @@ def download_model(dest: Path) -> None:
     default=None,
     help="Write a WAV file instead of playing.",
 )
-@click.option("--voice", default=None, help="Voice id or name (see `massage-assistant voices`).")
-@click.option(
-    "--rate",
-    type=click.IntRange(80, 300),
-    default=150,
-    show_default=True,
-    help="Speaking rate in words per minute.",
-)
+@VOICE_OPTION
+@RATE_OPTION
 def say(text: str, out: Path | None, voice: str | None, rate: int) -> None:
     """Speak TEXT aloud (or write it to a WAV file): handy for choosing a voice."""
     from assistant.speech.say_command import say_text
