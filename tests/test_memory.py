@@ -98,8 +98,8 @@ def test_killing_a_session_at_any_moment_leaves_a_readable_database(home: Path) 
     assert outcomes.count(None) <= 1 and "interrupted" in outcomes
 
 
-def test_a_killed_session_can_be_resumed_from_its_step(home: Path, tmp_path: Path) -> None:
-    events = tmp_path / "first.jsonl"
+def kill_at_step(events: Path, skips: int) -> None:
+    """Run a session, skip ahead to step `skips`, then kill it (SIGKILL)."""
     proc = subprocess.Popen(
         [*PROGRAM, "start", "--text", "--routine", "quick", "--events", str(events)],
         stdin=subprocess.PIPE,
@@ -108,17 +108,21 @@ def test_a_killed_session_can_be_resumed_from_its_step(home: Path, tmp_path: Pat
         text=True,
     )
     assert proc.stdin is not None
-    proc.stdin.write("skip\nskip\nskip\n")
+    proc.stdin.write("skip\n" * skips)
     proc.stdin.flush()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         steps = [e for e in events_of(events) if e["type"] == "step"] if events.exists() else []
-        if steps and steps[-1]["index"] == 3:
+        if steps and steps[-1]["index"] == skips:
             break
         time.sleep(0.05)
     time.sleep(0.3)
     proc.kill()
     proc.wait(timeout=10)
+
+
+def test_a_killed_session_can_be_resumed_from_its_step(home: Path, tmp_path: Path) -> None:
+    kill_at_step(tmp_path / "first.jsonl", skips=3)
     offer = subprocess.run(
         [*PROGRAM, "start", "--text", "--routine", "quick"],
         input="end session\n",
@@ -126,28 +130,9 @@ def test_a_killed_session_can_be_resumed_from_its_step(home: Path, tmp_path: Pat
         text=True,
         timeout=60,
     )
-    assert "--resume" in offer.stderr
-    second = tmp_path / "second.jsonl"
-    # The offer was made once; the ended session is now the latest. Kill again to resume.
-    proc = subprocess.Popen(
-        [*PROGRAM, "start", "--text", "--routine", "quick", "--events", str(second)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write("skip\nskip\n")
-    proc.stdin.flush()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        steps = [e for e in events_of(second) if e["type"] == "step"] if second.exists() else []
-        if steps and steps[-1]["index"] == 2:
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.kill()
-    proc.wait(timeout=10)
+    assert "--resume" in offer.stderr, "the assistant offers to resume"
+    # The offer is made once: that session ended normally. Kill another one to resume.
+    kill_at_step(tmp_path / "second.jsonl", skips=2)
     third = tmp_path / "third.jsonl"
     resumed = subprocess.run(
         [*PROGRAM, "start", "--text", "--resume", "--events", str(third)],
