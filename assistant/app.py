@@ -111,7 +111,7 @@ def _open_listener(
 def run_guided_session(
     wanted: SessionSettings,
     given: tuple[bool, bool],
-    speech: SpeechSettings,
+    speech_flags: dict[str, str | int | bool],
     listen: ListenSettings,
     remember: MemorySettings,
     options: RunOptions,
@@ -128,7 +128,9 @@ def run_guided_session(
     memory = Memory(remember.folder)
     with ExitStack() as stack:
         stack.callback(memory.close)
-        start = plan_start(memory, wanted, given[0], given[1], remember.resume, dialog)
+        start = plan_start(
+            memory, wanted, speech_flags, given[0], given[1], remember.resume, dialog
+        )
         for line in start.notices:
             _notice(line)
         session_settings = start.settings
@@ -136,8 +138,8 @@ def run_guided_session(
         events = EventLog(clock, options.events_path)
         stack.callback(events.close)
         mode = session_settings.mode or "self"
-        events.subscribe(SessionMemory(memory, session_settings.routine, mode))
-        spoken = None if options.text_mode else _open_voice(speech, dialog, stack)
+        events.subscribe(SessionMemory(memory, session_settings.routine, mode, start.volume_steps))
+        spoken = None if options.text_mode else _open_voice(start.speech, dialog, stack)
         if spoken is None:
             voice: Voice = PrintedVoice(stdout)
             playback = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -44,9 +45,8 @@ VOICE_OPTION = click.option(
 RATE_OPTION = click.option(
     "--rate",
     type=click.IntRange(80, 300),
-    default=150,
-    show_default=True,
-    help="Speaking rate in words per minute.",
+    default=None,
+    help="Speaking rate in words per minute (default: 150, or as last time).",
 )
 
 
@@ -116,7 +116,9 @@ def routines() -> None:
 )
 @VOICE_OPTION
 @RATE_OPTION
-@click.option("--no-chimes", is_flag=True, help="No chimes between steps.")
+@click.option(
+    "--chimes/--no-chimes", default=None, help="Chimes between steps (default: as last time, on)."
+)
 @ENGINE_OPTION
 @MODEL_OPTION
 @click.option(
@@ -131,8 +133,8 @@ def start(
     time_scale: float,
     events_path: Path | None,
     voice: str | None,
-    rate: int,
-    no_chimes: bool,
+    rate: int | None,
+    chimes: bool | None,
     engine: str,
     model_path: Path | None,
     resume: bool,
@@ -149,14 +151,15 @@ def start(
             pace_factor=PACES[pace or routine.default_pace],
             time_scale=time_scale,
         )
-        speech = SpeechSettings(voice=voice, rate_wpm=rate, chimes=not no_chimes)
+        given = {"voice": voice, "rate_wpm": rate, "chimes": chimes}
+        speech_flags = {key: value for key, value in given.items() if value is not None}
         listen = _listen_settings(engine, model_path)
         options = RunOptions(text_mode=text_mode, events_path=events_path, env_model=_env_model())
         memory = MemorySettings(folder=_home(), resume=resume)
         run_guided_session(
             wanted,
             (pressure is not None, pace is not None),
-            speech,
+            speech_flags,
             listen,
             memory,
             options,
@@ -219,12 +222,13 @@ def download_model(dest: Path) -> None:
 )
 @VOICE_OPTION
 @RATE_OPTION
-def say(text: str, out: Path | None, voice: str | None, rate: int) -> None:
+def say(text: str, out: Path | None, voice: str | None, rate: int | None) -> None:
     """Speak TEXT aloud (or write it to a WAV file): handy for choosing a voice."""
     from assistant.speech.say_command import say_text
 
     try:
-        say_text(text, SpeechSettings(voice=voice, rate_wpm=rate), out)
+        settings = SpeechSettings(voice=voice)
+        say_text(text, settings if rate is None else replace(settings, rate_wpm=rate), out)
     except AssistantError as exc:
         _fail(exc)
 

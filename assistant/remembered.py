@@ -9,12 +9,14 @@ from assistant.memory import Memory
 from assistant.plan import make_plan
 from assistant.routines import load_routine
 from assistant.safety import ScreeningPlan, load_screening, plan_screening
-from assistant.settings import PRESSURES, SessionSettings
+from assistant.settings import PRESSURES, SessionSettings, SpeechSettings
 
 
 @dataclass(frozen=True)
 class StartPlan:
     settings: SessionSettings
+    speech: SpeechSettings
+    volume_steps: int
     screening: ScreeningPlan
     start_index: int
     notices: tuple[str, ...]
@@ -23,6 +25,7 @@ class StartPlan:
 def plan_start(
     memory: Memory,
     wanted: SessionSettings,
+    speech_flags: dict[str, str | int | bool],
     pressure_given: bool,
     pace_given: bool,
     resume: bool,
@@ -65,6 +68,27 @@ def plan_start(
             settings = replace(settings, pace_factor=factor)
     if prefs.get("disclaimer_heard") == "yes":
         settings = replace(settings, show_disclaimer=False)
+    speech, volume_steps = _speech_from_memory(memory, speech_flags, prefs)
     answers = memory.screening_answers()
     screening = plan_screening(load_screening(), answers, memory.wall(), asked=False)
-    return StartPlan(settings, screening, start_index, tuple(notices))
+    return StartPlan(settings, speech, volume_steps, screening, start_index, tuple(notices))
+
+
+def _speech_from_memory(
+    memory: Memory, flags: dict[str, str | int | bool], prefs: dict[str, str]
+) -> tuple[SpeechSettings, int]:
+    """Voice, rate and chimes given as flags are remembered; otherwise the remembered
+    ones are used. Volume is remembered as louder/quieter steps."""
+    memory.save_preferences({key: str(value) for key, value in flags.items()})
+    values: dict[str, str | int | bool] = {}
+    if "voice" in prefs:
+        values["voice"] = prefs["voice"]
+    if prefs.get("rate_wpm", "").isdigit():
+        values["rate_wpm"] = int(prefs["rate_wpm"])
+    if "chimes" in prefs:
+        values["chimes"] = prefs["chimes"] == "True"
+    values.update(flags)
+    speech = replace(SpeechSettings(), **values)  # type: ignore[arg-type]
+    steps = int(prefs["volume_steps"]) if prefs.get("volume_steps", "").lstrip("-").isdigit() else 0
+    volume = min(max(speech.volume + steps * speech.volume_step, speech.volume_step), 1.0)
+    return replace(speech, volume=volume), steps

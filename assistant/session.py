@@ -304,10 +304,17 @@ class Session(ScreeningMixin):
         )
 
     def voice_louder(self, event: EventData) -> None:
-        self._say("ack_louder" if self.voice.set_volume_step(+1) else "ack_loudest")
+        self._change_volume(+1)
 
     def voice_quieter(self, event: EventData) -> None:
-        self._say("ack_quieter" if self.voice.set_volume_step(-1) else "ack_quietest")
+        self._change_volume(-1)
+
+    def _change_volume(self, step: int) -> None:
+        if not self.voice.set_volume_step(step):
+            self._say("ack_loudest" if step > 0 else "ack_quietest")
+            return
+        self.events.emit("volume", step=step)
+        self._say("ack_louder" if step > 0 else "ack_quieter")
 
     def choose_myself(self, event: EventData) -> None:
         self._choose_mode("self")

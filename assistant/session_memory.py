@@ -12,8 +12,9 @@ from assistant.settings import PRESSURES
 class SessionMemory:
     """An event subscriber: progress, commands, screening answers and learned preferences."""
 
-    def __init__(self, memory: Memory, routine: str, mode: str) -> None:
+    def __init__(self, memory: Memory, routine: str, mode: str, volume_steps: int = 0) -> None:
         self.memory = memory
+        self.volume_steps = volume_steps
         self.session_id = memory.begin_session(routine, mode)
         self.routine = routine
         self.mode = mode
@@ -40,6 +41,9 @@ class SessionMemory:
             self.mode = str(event["mode"])
             self.memory.set_session_mode(self.session_id, self.mode)
             self.memory.save_preferences({"mode": self.mode})
+        elif kind == "volume":
+            self.volume_steps += int(event["step"])
+            self.memory.save_preferences({"volume_steps": str(self.volume_steps)})
         elif kind == "pace":
             self.memory.save_preferences({"pace_factor": str(event["factor"])})
         elif kind == "state" and event["to"] == "finished":

@@ -237,3 +237,26 @@ def test_forget_wipes_everything_after_confirmation(home: Path) -> None:
     assert refused.exit_code == 0 and (home / DB_NAME).exists()
     done = CliRunner().invoke(cli, ["forget"], input="y\n")
     assert done.exit_code == 0 and not (home / DB_NAME).exists()
+
+
+def test_voice_rate_chimes_and_volume_are_remembered(tmp_path: Path) -> None:
+    from assistant.dialog import load_dialog
+    from assistant.remembered import plan_start
+    from assistant.session_memory import SessionMemory
+    from assistant.settings import SessionSettings
+
+    memory = Memory(tmp_path)
+    wanted = SessionSettings(routine="quick", mode="self")
+    first = plan_start(
+        memory, wanted, {"rate_wpm": 120, "chimes": False}, False, False, False, load_dialog()
+    )
+    assert first.speech.rate_wpm == 120 and first.speech.chimes is False
+    recorder = SessionMemory(memory, "quick", "self", first.volume_steps)
+    recorder({"t": 1.0, "type": "volume", "step": 1})
+    recorder({"t": 2.0, "type": "volume", "step": 1})
+    again = plan_start(memory, wanted, {}, False, False, False, load_dialog())
+    assert again.speech.rate_wpm == 120 and again.speech.chimes is False
+    assert again.volume_steps == 2
+    assert again.speech.volume > first.speech.volume
+    louder = plan_start(memory, wanted, {"rate_wpm": 180}, False, False, False, load_dialog())
+    assert louder.speech.rate_wpm == 180
