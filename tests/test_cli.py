@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -14,7 +15,7 @@ from assistant.cli import cli
 PROGRAM = [sys.executable, "-m", "assistant"]
 
 
-def read_events(path: Path) -> list[dict[str, object]]:
+def read_events(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -30,15 +31,25 @@ def test_piped_commands_drive_a_session_to_the_end(tmp_path: Path) -> None:
     events_path = tmp_path / "events.jsonl"
     script = "sleep 0.5; echo pause; sleep 0.5; echo resume; echo slower; echo banana"
     proc = subprocess.run(
-        ["bash", "-c", f"({script}) | {' '.join(PROGRAM)} start --routine quick --text "
-         f"--time-scale 0.01 --events {events_path}"],
-        capture_output=True, text=True, timeout=60,
+        [
+            "bash",
+            "-c",
+            f"({script}) | {' '.join(PROGRAM)} start --routine quick --text "
+            f"--time-scale 0.01 --events {events_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     events = read_events(events_path)
     commands = [(e["intent"], e["source"], e["accepted"]) for e in events if e["type"] == "command"]
-    assert commands == [("pause", "text", True), ("resume", "text", True),
-                        ("slower", "text", True), (None, "text", False)]
+    assert commands == [
+        ("pause", "text", True),
+        ("resume", "text", True),
+        ("slower", "text", True),
+        (None, "text", False),
+    ]
     states = [e["to"] for e in events if e["type"] == "state"]
     assert "paused" in states and states[-1] == "finished"
     assert all(isinstance(e["t"], float | int) for e in events)
@@ -51,9 +62,21 @@ def test_piped_commands_drive_a_session_to_the_end(tmp_path: Path) -> None:
 def test_end_of_input_does_not_end_the_session_early(tmp_path: Path) -> None:
     events_path = tmp_path / "events.jsonl"
     proc = subprocess.run(
-        [*PROGRAM, "start", "--routine", "quick", "--text", "--time-scale", "0.005",
-         "--events", str(events_path)],
-        input="", capture_output=True, text=True, timeout=60,
+        [
+            *PROGRAM,
+            "start",
+            "--routine",
+            "quick",
+            "--text",
+            "--time-scale",
+            "0.005",
+            "--events",
+            str(events_path),
+        ],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     events = read_events(events_path)
@@ -65,7 +88,10 @@ def test_end_session_exits_zero_at_once(tmp_path: Path) -> None:
     events_path = tmp_path / "events.jsonl"
     proc = subprocess.run(
         [*PROGRAM, "start", "--text", "--events", str(events_path)],
-        input="end session\n", capture_output=True, text=True, timeout=30,
+        input="end session\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 0, proc.stderr
     events = read_events(events_path)
@@ -78,7 +104,10 @@ def test_a_broken_routine_file_is_one_clear_line(tmp_path: Path) -> None:
     path.write_text('name = "x"\n')
     proc = subprocess.run(
         [*PROGRAM, "start", "--text", "--routine", str(path)],
-        input="", capture_output=True, text=True, timeout=30,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

@@ -93,16 +93,25 @@ def test_a_users_own_routine_file_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (('duration_s = 30', 'duration_s = "long"'), "step 'rub': field 'duration_s' must be a number"),
-        (('duration_s = 30', 'duration_s = -5'), "step 'rub': field 'duration_s' must be between"),
-        (('instruction.partner = "Rub their foot."', ''), "step 'rub' instruction: field 'partner'"),
-        (('id = "rub"\n', ''), "step 1: field 'id'"),
-        (('[[steps]]', '[[stepz]]'), "field 'steps'"),
-        (('[switch]', '[swap]'), "field 'switch'"),
-        (('name = "mine"', 'name = 3'), "field 'name'"),
+        (
+            ("duration_s = 30", 'duration_s = "long"'),
+            "step 'rub': field 'duration_s' must be a number",
+        ),
+        (("duration_s = 30", "duration_s = -5"), "step 'rub': field 'duration_s' must be between"),
+        (
+            ('instruction.partner = "Rub their foot."', ""),
+            "step 'rub' instruction: field 'partner'",
+        ),
+        (('id = "rub"\n', ""), "step 1: field 'id'"),
+        (("[[steps]]", "[[stepz]]"), "field 'steps'"),
+        (("[switch]", "[swap]"), "field 'switch'"),
+        (('name = "mine"', "name = 3"), "field 'name'"),
         (('title = "Rub"', 'title = "Rub"\ncues = [{ at = 2, self = "x" }]'), "field 'at'"),
-        (('[pressure.firm]\nself = "Firm."\npartner = "Firm for them."', ''), "needs guidance for firm"),
-        (('[[steps]]', '[[steps'), "not valid TOML"),
+        (
+            ('[pressure.firm]\nself = "Firm."\npartner = "Firm for them."', ""),
+            "needs guidance for firm",
+        ),
+        (("[[steps]]", "[[steps"), "not valid TOML"),
     ],
 )
 def test_a_broken_routine_names_the_file_step_and_field(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from assistant.safety import ScreeningPlan, load_screening, plan_screening
-from tests.fakes import make_session
+from tests.fakes import Harness, make_session
 
 QUESTIONS = [q.id for q in load_screening().questions]
 
 
-def asked(h: object) -> list[str]:
-    return [
-        k.removeprefix("safety.") for k in h.said_keys() if k.removeprefix("safety.") in QUESTIONS
-    ]  # type: ignore[attr-defined]
+def asked(h: Harness) -> list[str]:
+    keys = [k.removeprefix("safety.") for k in h.said_keys()]
+    return [k for k in keys if k in QUESTIONS]
 
 
 def test_questions_cover_every_doctor_first_case_in_the_domain_notes() -> None:
