@@ -1,0 +1,354 @@
+"""Command recognition with pocketsphinx's built-in English model (the no-download fallback).
+
+Keyword spotting and closed grammars were measured first and rejected: on real
+recordings they turn "up", "off" or plain noise into "stop" far too often,
+because their only competitor is a phone loop. Here every command phrase is a
+pseudo-word in pocketsphinx's general English language model, with its own
+prior, so ordinary words compete with the commands and usually win when they
+were what was said. Audio is cut into utterances by pocketsphinx's endpointer;
+an utterance counts as a command only when it is (nearly) nothing but the
+command, which keeps commands inside ordinary sentences from triggering.
+
+Priors and decision rules live in `assistant/data/pocketsphinx_thresholds.toml`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pocketsphinx
+
+from assistant.errors import AssistantError, DataFileError, ModelMissing
+from assistant.ports import Heard
+from assistant.vocabulary import load_vocabulary, normalize
+
+TUNING_FILE = "data/pocketsphinx_thresholds.toml"
+_TOKEN_PREFIX = "cmd_"
+_MAX_PRONUNCIATIONS = 4
+"""Alternative pronunciations per phrase, to keep the dictionary small."""
+
+
+class PocketsphinxError(AssistantError):
+    """The pocketsphinx engine failed or was given something it cannot use."""
+
+
+@dataclass(frozen=True)
+class PocketsphinxTuning:
+    """Measured settings (see the data file for how each was chosen)."""
+
+    default_prior: float
+    priors: Mapping[str, float]
+    max_other_words: int
+    min_pause_seconds: float
+    max_utterance_seconds: float
+    partial_stable_seconds: float
+    vad_window_seconds: float
+    vad_ratio: float
+    vad_mode: int
+    decoder: Mapping[str, Any] = field(default_factory=dict)
+
+    def prior_for(self, phrase: str) -> float:
+        return self.priors.get(phrase, self.default_prior)
+
+
+def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
+    """Read the tuning file (the packaged one unless a path is given)."""
+    if path is None:
+        name = f"assistant/{TUNING_FILE}"
+        text = resources.files("assistant").joinpath(TUNING_FILE).read_text(encoding="utf-8")
+    else:
+        name, text = str(path), path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+        prior = raw["prior"]
+        decision = raw["decision"]
+        vad = raw["endpointer"]
+        priors = {normalize(k): float(v) for k, v in prior.get("phrases", {}).items()}
+        tuning = PocketsphinxTuning(
+            default_prior=float(prior["default"]),
+            priors=priors,
+            max_other_words=int(decision["max_other_words"]),
+            min_pause_seconds=float(decision["min_pause_seconds"]),
+            max_utterance_seconds=float(decision["max_utterance_seconds"]),
+            partial_stable_seconds=float(decision["partial_stable_seconds"]),
+            vad_window_seconds=float(vad["window_seconds"]),
+            vad_ratio=float(vad["ratio"]),
+            vad_mode=int(vad["mode"]),
+            decoder=dict(raw.get("decoder", {})),
+        )
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(f"{name}: not valid TOML: {exc}") from exc
+    except KeyError as exc:
+        raise DataFileError(f"{name}: missing field {exc}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DataFileError(f"{name}: a field has the wrong type: {exc}") from exc
+    if tuning.default_prior <= 0 or any(v <= 0 for v in tuning.priors.values()):
+        raise DataFileError(f"{name}: [prior] values must be above 0")
+    return tuning
+
+
+def _token(phrase: str) -> str:
+    return _TOKEN_PREFIX + phrase.replace(" ", "_").replace("'", "")
+
+
+class PocketsphinxRecognizer:
+    """Streaming command recognizer; one instance per audio stream, one thread at a time."""
+
+    name = "pocketsphinx"
+    sample_rate = 16000
+    _FRAMES_PER_SECOND = 100
+    _SAME_PARTIAL_SECONDS = 0.5
+    """A partial for a phrase starting this close to one already reported is the same one."""
+
+    def __init__(
+        self,
+        tuning: PocketsphinxTuning | None = None,
+        known_phrases: Iterable[str] | None = None,
+        model_dir: Path | None = None,
+    ) -> None:
+        """Builds the language model once with every phrase it may be asked for.
+
+        `known_phrases` defaults to the packaged vocabulary; a phrase outside it
+        passed to `set_phrases` later still works, at the cost of a rebuild.
+        """
+        self.tuning = tuning or load_tuning()
+        base = Path(model_dir) if model_dir else Path(pocketsphinx.get_model_path())
+        self._hmm = base / "en-us" / "en-us"
+        self._lm_path = base / "en-us" / "en-us.lm.bin"
+        self._dict_path = base / "en-us" / "cmudict-en-us.dict"
+        for needed in (self._hmm, self._lm_path, self._dict_path):
+            if not needed.exists():
+                raise ModelMissing(
+                    f"pocketsphinx model file {needed} is missing: reinstall pocketsphinx "
+                    "(pip install --force-reinstall pocketsphinx)"
+                )
+        self._decoder = self._engine(
+            lambda: pocketsphinx.Decoder(
+                hmm=str(self._hmm),
+                dict=str(self._dict_path),
+                lm=None,
+                mmap=False,
+                loglevel="ERROR",
+                **self.tuning.decoder,
+            ),
+            "could not start the decoder",
+        )
+        self._tokens: dict[str, str] = {}
+        self._active: frozenset[str] = frozenset()
+        self._endpointer = self._new_endpointer()
+        self._frame_bytes: int = self._endpointer.frame_bytes
+        self._pending = b""
+        self._stream_offset_s = 0.0
+        """Seconds fed before the current endpointer was created (it restarts on flush)."""
+        self._fed_samples = 0
+        self._in_utt = False
+        self._utt_start_s = 0.0
+        self._utt_frames = 0
+        self._partial_text = ""
+        self._partial_since = 0
+        self._utt_end_s = 0.0
+        self._reported: list[tuple[str, int]] = []
+        """(phrase, start frame) of partials already reported in this utterance."""
+        self._held: list[Heard] = []
+        fps = self._FRAMES_PER_SECOND
+        self._pause_frames = max(1, round(self.tuning.min_pause_seconds * fps))
+        self._max_utt_frames = round(self.tuning.max_utterance_seconds * fps)
+        self._same_frames = round(self._SAME_PARTIAL_SECONDS * fps)
+        phrases = load_vocabulary().all_phrases() if known_phrases is None else known_phrases
+        self._register([normalize(p) for p in phrases])
+        self._active = frozenset(self._tokens.values())
+
+    @staticmethod
+    def _engine(call: Any, what: str) -> Any:
+        try:
+            return call()
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise PocketsphinxError(f"pocketsphinx {what}: {exc}") from exc
+
+    def _new_endpointer(self) -> Any:
+        return self._engine(
+            lambda: pocketsphinx.Endpointer(
+                window=self.tuning.vad_window_seconds,
+                ratio=self.tuning.vad_ratio,
+                vad_mode=self.tuning.vad_mode,
+                sample_rate=self.sample_rate,
+            ),
+            "could not start voice activity detection",
+        )
+
+    def _pronunciations(self, phrase: str) -> list[str]:
+        variants: list[list[str]] = []
+        for word in phrase.split():
+            found = []
+            for suffix in ["", *(f"({i})" for i in range(2, 5))]:
+                pron = self._decoder.lookup_word(word + suffix)
+                if pron is None:
+                    break
+                found.append(pron)
+            if not found:
+                raise PocketsphinxError(
+                    f"pocketsphinx does not know the word '{word}' (in the phrase '{phrase}'); "
+                    "use another wording in the vocabulary"
+                )
+            variants.append(found)
+        combos = itertools.islice(itertools.product(*variants), _MAX_PRONUNCIATIONS)
+        return [" ".join(c) for c in combos]
+
+    def _register(self, phrases: Sequence[str]) -> None:
+        """Add phrases as pseudo-words and (re)build the search; ~0.3 s, so done rarely."""
+        new = [p for p in dict.fromkeys(phrases) if p and _token(p) not in self._tokens]
+        if not new and self._tokens:
+            return
+        if self._in_utt:
+            self._held.extend(self._finish_utterance())
+        prons = {p: self._pronunciations(p) for p in new}
+        for phrase, variants in prons.items():
+            token = _token(phrase)
+            for i, pron in enumerate(variants):
+                word = token if i == 0 else f"{token}({i + 1})"
+                self._engine(
+                    lambda w=word, p=pron: self._decoder.add_word(w, p, False),
+                    "could not add a phrase",
+                )
+            self._tokens[token] = phrase
+        lm = self._engine(
+            lambda: pocketsphinx.NGramModel(
+                self._decoder.config, self._decoder.logmath, str(self._lm_path)
+            ),
+            "could not load its language model",
+        )
+        for token, phrase in self._tokens.items():
+            lm.add_word(token, self.tuning.prior_for(phrase))
+        self._engine(lambda: self._decoder.add_lm("commands", lm), "could not build its search")
+        self._engine(lambda: self._decoder.activate_search("commands"), "could not start search")
+
+    def set_phrases(self, phrases: Sequence[str]) -> None:
+        """Report only these phrases; the others stay in the model as competitors."""
+        wanted = [normalize(p) for p in phrases]
+        self._register(wanted)
+        self._active = frozenset(wanted)
+
+    def accept(self, pcm: bytes) -> list[Heard]:
+        out, self._held = self._held, []
+        self._pending += pcm
+        usable = len(self._pending) - len(self._pending) % self._frame_bytes
+        for at in range(0, usable, self._frame_bytes):
+            out.extend(self._step(self._pending[at : at + self._frame_bytes], last=False))
+        self._pending = self._pending[usable:]
+        return out
+
+    def flush(self) -> list[Heard]:
+        """End of stream: close the open utterance. The clock keeps counting if fed again."""
+        out, self._held = self._held, []
+        tail = self._pending or b"\0" * self._frame_bytes
+        tail += b"\0" * (len(tail) % 2)
+        self._pending = b""
+        out.extend(self._step(tail, last=True))
+        if self._in_utt:
+            out.extend(self._finish_utterance())
+        self._stream_offset_s += self._fed_samples / self.sample_rate
+        self._fed_samples = 0
+        self._endpointer = self._new_endpointer()
+        return out
+
+    def _step(self, frame: bytes, last: bool) -> list[Heard]:
+        self._fed_samples += len(frame) // 2
+        ep = self._endpointer
+        speech = ep.end_stream(frame) if last else ep.process(frame)
+        if speech is None:
+            return []
+        out: list[Heard] = []
+        if self._in_utt and self._utt_frames >= self._max_utt_frames:
+            out.extend(self._finish_utterance())
+            self._start_utterance(self._utt_end_s)
+        elif not self._in_utt:
+            self._start_utterance(self._stream_offset_s + ep.speech_start)
+        self._engine(lambda: self._decoder.process_raw(speech), "failed on audio")
+        self._utt_frames += len(speech) // 2 * self._FRAMES_PER_SECOND // self.sample_rate
+        if not ep.in_speech:
+            return [*out, *self._finish_utterance()]
+        return [*out, *self._partial()]
+
+    def _start_utterance(self, start_s: float) -> None:
+        self._engine(self._decoder.start_utt, "could not start an utterance")
+        self._in_utt = True
+        self._utt_start_s = start_s
+        self._utt_frames = 0
+        self._partial_text = ""
+        self._partial_since = 0
+        self._reported = []
+
+    def _segments(self) -> list[tuple[str, int, int]]:
+        return [
+            (s.word.split("(")[0], s.start_frame, s.end_frame) for s in (self._decoder.seg() or [])
+        ]
+
+    def _isolated_commands(
+        self, segments: list[tuple[str, int, int]], closed: bool
+    ) -> list[tuple[str, int, int]]:
+        """Active commands standing (nearly) alone between pauses.
+
+        Words are grouped by the silences and noises between them; a command counts
+        when its group holds at most `max_other_words` other words. While the
+        utterance is open (`closed` False) the last group may still grow, so a
+        command there counts only as its last word.
+        """
+        groups: list[list[tuple[str, int, int]]] = [[]]
+        for seg in segments:
+            word, sf, ef = seg
+            if word.startswith(("<", "[", "+")):
+                if ef - sf + 1 >= self._pause_frames:
+                    groups.append([])
+                continue
+            groups[-1].append(seg)
+        found = []
+        for i, group in enumerate(groups):
+            others = sum(1 for w, _, _ in group if w not in self._tokens)
+            if not group or others > self.tuning.max_other_words:
+                continue
+            still_open = not closed and i == len(groups) - 1
+            for j, seg in enumerate(group):
+                if self._tokens.get(seg[0]) not in self._active:
+                    continue
+                if still_open and j != len(group) - 1:
+                    continue
+                found.append(seg)
+        return found
+
+    def _heard(self, seg: tuple[str, int, int], final: bool) -> Heard:
+        word, sf, ef = seg
+        fps = self._FRAMES_PER_SECOND
+        return Heard(self._tokens[word], final, self._utt_start_s + sf / fps,
+                     self._utt_start_s + (ef + 1) / fps)
+
+    def _partial(self) -> list[Heard]:
+        """Early results: a command reported once it has stood unchanged for a moment."""
+        hyp = self._decoder.hyp()
+        text = hyp.hypstr if hyp is not None else ""
+        if text != self._partial_text:
+            self._partial_text, self._partial_since = text, self._utt_frames
+            return []
+        stable = (self._utt_frames - self._partial_since) / self._FRAMES_PER_SECOND
+        if not text or stable < self.tuning.partial_stable_seconds:
+            return []
+        out = []
+        for seg in self._isolated_commands(self._segments(), closed=False):
+            phrase, sf = self._tokens[seg[0]], seg[1]
+            if any(p == phrase and abs(sf - f) < self._same_frames for p, f in self._reported):
+                continue
+            self._reported.append((phrase, sf))
+            out.append(self._heard(seg, final=False))
+        return out
+
+    def _finish_utterance(self) -> list[Heard]:
+        self._in_utt = False
+        self._engine(self._decoder.end_utt, "could not finish an utterance")
+        self._utt_end_s = self._utt_start_s + self._utt_frames / self._FRAMES_PER_SECOND
+        return [self._heard(seg, final=True)
+                for seg in self._isolated_commands(self._segments(), closed=True)]

@@ -1,0 +1,86 @@
+"""Which speech recognizer to run: vosk when a model can be found, else pocketsphinx.
+
+Order: an explicit model path, then the environment's model path, then the first
+folder under the search directories that looks like a vosk model, then the
+pocketsphinx model that ships inside its Python package. Engines are imported
+only once chosen, so choosing costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from assistant.errors import ModelMissing
+from assistant.ports import Recognizer
+from assistant.settings import ListenSettings
+
+EngineName = Literal["vosk", "pocketsphinx"]
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """What the startup line reports: engine, model folder, and whether a better one exists."""
+
+    name: EngineName
+    model_path: Path | None
+    better_available: bool
+    """True when running pocketsphinx although vosk could do better (with a model)."""
+
+
+def _looks_like_model(path: Path) -> bool:
+    from assistant.adapters.vosk_asr import looks_like_model
+
+    return looks_like_model(path)
+
+
+def find_vosk_model(search_dirs: tuple[Path, ...]) -> Path | None:
+    """The first search dir that is a vosk model, or holds one (subfolders in name order)."""
+    for base in search_dirs:
+        base = base.expanduser()
+        if _looks_like_model(base):
+            return base
+        if base.is_dir():
+            for sub in sorted(p for p in base.iterdir() if p.is_dir()):
+                if _looks_like_model(sub):
+                    return sub
+    return None
+
+
+def choose_engine(settings: ListenSettings, env_model: Path | None) -> EngineChoice:
+    """Decide without loading anything; raises ModelMissing when vosk is required but absent."""
+    if settings.engine == "pocketsphinx":
+        better = find_vosk_model(settings.search_dirs) is not None or bool(
+            settings.model_path or env_model)
+        return EngineChoice("pocketsphinx", None, better)
+    explicit = settings.model_path or env_model
+    if explicit is not None:
+        return EngineChoice("vosk", explicit.expanduser(), False)
+    found = find_vosk_model(settings.search_dirs)
+    if found is not None:
+        return EngineChoice("vosk", found, False)
+    if settings.engine == "vosk":
+        where = ", ".join(str(d) for d in settings.search_dirs) or "no search folders"
+        raise ModelMissing(
+            f"no vosk model found ({where}): run `massage-assistant download-model` "
+            "or give its folder with --model"
+        )
+    return EngineChoice("pocketsphinx", None, True)
+
+
+def describe_engine(settings: ListenSettings, env_model: Path | None) -> EngineChoice:
+    """The engine `open_recognizer` would open, for the startup line."""
+    return choose_engine(settings, env_model)
+
+
+def open_recognizer(settings: ListenSettings, env_model: Path | None) -> Recognizer:
+    """The recognizer to listen with; ModelMissing says how to fetch a missing model."""
+    choice = choose_engine(settings, env_model)
+    if choice.name == "vosk" and choice.model_path is not None:
+        from assistant.adapters.vosk_asr import VoskRecognizer
+
+        return VoskRecognizer(choice.model_path)
+    from assistant.adapters.pocketsphinx_asr import PocketsphinxRecognizer
+
+    return PocketsphinxRecognizer()

@@ -1,0 +1,134 @@
+"""Run a recognizer over a WAV file as if it were one long microphone stream.
+
+This is how commands are checked offline (`massage-assistant recognize FILE.wav`)
+and how the benchmark feeds recordings: same chunking, same streaming path as
+the live microphone, so what works here works live.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from assistant.errors import AssistantError
+from assistant.ports import Heard, Recognizer
+from assistant.vocabulary import Vocabulary
+
+Samples = npt.NDArray[np.int16]
+
+_RESAMPLE_BLOCK_SECONDS = 30.0
+_RESAMPLE_PAD_SECONDS = 0.25
+"""Resampling goes block by block (bounded memory); the pad hides block edges."""
+
+
+class AudioFileError(AssistantError):
+    """A WAV file cannot be read or converted; the message names the file."""
+
+
+def _decode_frames(raw: bytes, width: int, path: Path) -> npt.NDArray[np.float64]:
+    if width == 1:
+        return (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) * 256.0
+    if width == 2:
+        return np.frombuffer(raw, dtype="<i2").astype(np.float64)
+    if width == 3:
+        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        v = np.where(v >= 1 << 23, v - (1 << 24), v)
+        return v.astype(np.float64) / 256.0
+    if width == 4:
+        return np.frombuffer(raw, dtype="<i4").astype(np.float64) / 65536.0
+    raise AudioFileError(f"{path}: {8 * width}-bit samples are not supported (use 16-bit PCM)")
+
+
+def resample(x: npt.NDArray[np.float64], rate_in: int, rate_out: int) -> npt.NDArray[np.float64]:
+    """Band-limited (FFT) resampling, block by block so long files stay small in memory."""
+    if rate_in == rate_out or x.size == 0:
+        return x
+    block = int(_RESAMPLE_BLOCK_SECONDS * rate_in)
+    pad = int(_RESAMPLE_PAD_SECONDS * rate_in)
+    ratio = rate_out / rate_in
+    out: list[npt.NDArray[np.float64]] = []
+    for start in range(0, x.size, block):
+        lo, hi = max(0, start - pad), min(x.size, start + block + pad)
+        seg = x[lo:hi]
+        n_out = round(seg.size * ratio)
+        spec = np.fft.rfft(seg)
+        keep = n_out // 2 + 1
+        if keep <= spec.size:
+            spec = spec[:keep]
+        else:
+            spec = np.concatenate([spec, np.zeros(keep - spec.size, dtype=spec.dtype)])
+        y = np.fft.irfft(spec, n=n_out) * (n_out / seg.size)
+        first = round((start - lo) * ratio)
+        last = first + round(min(block, x.size - start) * ratio)
+        out.append(y[first:last])
+    return np.concatenate(out)
+
+
+def read_wav(path: Path, rate: int = 16000) -> Samples:
+    """A PCM WAV file as mono int16 at `rate`: channels are averaged, other rates resampled."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            channels, width, rate_in = w.getnchannels(), w.getsampwidth(), w.getframerate()
+            raw = w.readframes(w.getnframes())
+    except FileNotFoundError as exc:
+        raise AudioFileError(f"{path}: no such file") from exc
+    except (wave.Error, EOFError) as exc:
+        raise AudioFileError(f"{path}: not a PCM WAV file ({exc})") from exc
+    if channels < 1 or rate_in < 1:
+        raise AudioFileError(f"{path}: WAV header is broken ({channels} channels, {rate_in} Hz)")
+    usable = len(raw) - len(raw) % (width * channels)
+    x = _decode_frames(raw[:usable], width, path)
+    if channels > 1:
+        x = x.reshape(-1, channels).mean(axis=1)
+    x = resample(x, rate_in, rate)
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def recognize_file(
+    path: Path,
+    recognizer: Recognizer,
+    vocabulary: Vocabulary,
+    chunk_seconds: float = 0.1,
+) -> list[dict[str, object]]:
+    """Every command heard in the file, once per utterance, in order, timed in seconds."""
+    samples = read_wav(path, recognizer.sample_rate)
+    recognizer.set_phrases(vocabulary.all_phrases())
+    chunk = max(1, round(chunk_seconds * recognizer.sample_rate))
+    heard: list[Heard] = []
+    for start in range(0, samples.size, chunk):
+        heard.extend(recognizer.accept(samples[start : start + chunk].tobytes()))
+    heard.extend(recognizer.flush())
+    return commands_from(heard, vocabulary)
+
+
+def commands_from(heard: list[Heard], vocabulary: Vocabulary) -> list[dict[str, object]]:
+    """Collapse hypotheses into one command per utterance.
+
+    Partials of an utterance repeat and the final that closes it names the same
+    intent again: together they count once, the latest timing winning. A final
+    ends the utterance, so the next hypothesis starts a new command.
+    """
+    found: list[dict[str, object]] = []
+    pending: dict[str, object] | None = None
+    for h in heard:
+        match = vocabulary.intent_for(h.text)
+        if match is not None:
+            intent, phrase = match
+            item: dict[str, object] = {
+                "intent": intent,
+                "phrase": phrase,
+                "start": round(h.start_s, 2),
+                "end": round(h.end_s, 2),
+            }
+            if pending is not None and pending["intent"] == intent:
+                pending.update(item)
+            else:
+                found.append(item)
+                pending = item
+        if h.final:
+            pending = None
+    return found
