@@ -69,8 +69,10 @@ def test_a_corrupt_file_is_reported_by_the_cli_not_a_crash(home: Path, tmp_path:
 
 def test_killing_a_session_at_any_moment_leaves_a_readable_database(home: Path) -> None:
     rng = random.Random(7)
+    # No skips: on a fast machine they would finish the routine before the kill.
+    # Step timers (0.01 scale) still move the session on while it writes preferences.
     commands = "".join(
-        rng.choice(["slower\n", "faster\n", "softer\n", "firmer\n", "skip\n"]) for _ in range(400)
+        rng.choice(["slower\n", "faster\n", "softer\n", "firmer\n"]) for _ in range(400)
     )
     for _ in range(8):
         proc = subprocess.Popen(
