@@ -51,6 +51,7 @@ class PocketsphinxTuning:
     vad_window_seconds: float
     vad_ratio: float
     vad_mode: int
+    cmn_initial: tuple[float, ...] = ()
     decoder: Mapping[str, Any] = field(default_factory=dict)
 
     def prior_for(self, phrase: str) -> float:
@@ -80,6 +81,7 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
             vad_window_seconds=float(vad["window_seconds"]),
             vad_ratio=float(vad["ratio"]),
             vad_mode=int(vad["mode"]),
+            cmn_initial=tuple(float(v) for v in raw.get("cmn", {}).get("initial", ())),
             decoder=dict(raw.get("decoder", {})),
         )
     except tomllib.TOMLDecodeError as exc:
@@ -90,6 +92,8 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
         raise DataFileError(f"{name}: a field has the wrong type: {exc}") from exc
     if tuning.default_prior <= 0 or any(v <= 0 for v in tuning.priors.values()):
         raise DataFileError(f"{name}: [prior] values must be above 0")
+    if tuning.cmn_initial and len(tuning.cmn_initial) != 13:
+        raise DataFileError(f"{name}: [cmn] initial needs 13 numbers")
     return tuning
 
 
@@ -139,6 +143,9 @@ class PocketsphinxRecognizer:
             ),
             "could not start the decoder",
         )
+        if self.tuning.cmn_initial:
+            self._set_cmn(self.tuning.cmn_initial)
+        self._cmn_before: tuple[float, ...] = ()
         self._tokens: dict[str, str] = {}
         self._active: frozenset[str] = frozenset()
         self._endpointer = self._new_endpointer()
@@ -275,7 +282,27 @@ class PocketsphinxRecognizer:
             return [*out, *self._finish_utterance()]
         return [*out, *self._partial()]
 
+    def _set_cmn(self, mean: Sequence[float]) -> None:
+        text = ",".join(f"{v:.3f}" for v in mean)
+        self._engine(lambda: self._decoder.set_cmn(text), "could not set the cepstral mean")
+
+    def cepstral_mean(self) -> tuple[float, ...]:
+        """The channel estimate the next utterance is normalised by."""
+        return tuple(float(v) for v in str(self._decoder.get_cmn()).split(","))
+
+    def _update_cmn(self, segments: list[tuple[str, int, int]]) -> None:
+        """The decoder re-estimates the cepstral mean (the channel) from each utterance.
+        Noise would tune it to the noise and garble the next words, so an utterance
+        counts only when it looks like speech: a command, or at least two words
+        (noise often decodes as one short word)."""
+        words = [w for w, _, _ in segments if not w.startswith(("<", "[", "+"))]
+        speech = len(words) >= 2 or any(w in self._tokens for w in words)
+        if self._cmn_before and not speech:
+            self._set_cmn(self._cmn_before)
+
     def _start_utterance(self, start_s: float) -> None:
+        if self.tuning.cmn_initial:
+            self._cmn_before = self.cepstral_mean()
         self._engine(self._decoder.start_utt, "could not start an utterance")
         self._in_utt = True
         self._utt_start_s = start_s
@@ -350,5 +377,7 @@ class PocketsphinxRecognizer:
         self._in_utt = False
         self._engine(self._decoder.end_utt, "could not finish an utterance")
         self._utt_end_s = self._utt_start_s + self._utt_frames / self._FRAMES_PER_SECOND
+        segments = self._segments()
+        self._update_cmn(segments)
         return [self._heard(seg, final=True)
-                for seg in self._isolated_commands(self._segments(), closed=True)]
+                for seg in self._isolated_commands(segments, closed=True)]
