@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 
 from assistant.events import EventLog
+from assistant.listening.echo_canceller import EchoCanceller
 from assistant.listening.spotter import CommandSpotter
 from assistant.ports import Heard, Recognizer
 from assistant.session import Command
@@ -30,13 +31,17 @@ class Listener:
         inbox: queue.Queue[Command],
         events: EventLog | None = None,
         interrupt: Callable[[], None] | None = None,
+        echo: EchoCanceller | None = None,
     ) -> None:
+        """`echo`, if given, cleans each block of the assistant's own voice on this thread
+        (never in the microphone callback) before the recognizer hears it."""
         self.recognizer = recognizer
         self.spotter = spotter
         self.vocabulary = vocabulary
         self.inbox = inbox
         self.events = events
         self.interrupt = interrupt
+        self.echo = echo
         self._blocks: queue.Queue[Block | None] = queue.Queue()
         self._grammar: frozenset[str] | None = None
         self._grammar_lock = threading.Lock()
@@ -65,6 +70,8 @@ class Listener:
         while (block := self._blocks.get()) is not None:
             self._apply_grammar()
             pcm, at = block
+            if self.echo is not None:
+                pcm = self.echo.process(pcm, at)
             start = at - self._samples / self.recognizer.sample_rate
             if self._stream_start is None or start < self._stream_start:
                 self._stream_start = start

@@ -9,6 +9,8 @@ Why it is shaped this way:
   output latency included), not the time it was queued.
 - The callback never takes a lock: it pops from a deque, reads plain attributes and
   appends immutable events; readers fold those events into records under their own lock.
+- Taps (`add_tap`) see every block exactly as it goes out, with its DAC time: the echo
+  canceller's reference. They run in the audio callback, so they must only copy and queue.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import numpy as np
 from assistant.speech.audio_out import FloatAudio
 
 Kind = Literal["speech", "chime"]
+Tap = Callable[[FloatAudio, float, int], None]
+"""Receives an output block (reused by the caller: copy it), its DAC time, its rate."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class Player:
         self._events: deque[_Event] = deque()
         self._records: dict[int, _Record] = {}
         self._lock = threading.Lock()
+        self._taps: tuple[Tap, ...] = ()
 
     # -- callers' side ---------------------------------------------------------
 
@@ -131,6 +136,11 @@ class Player:
         """Fade out what is playing and drop everything queued, within one callback."""
         with self._lock:
             self._epoch += 1
+
+    def add_tap(self, tap: Tap) -> None:
+        """Call `tap` with every output block from now on (see `Tap`)."""
+        with self._lock:
+            self._taps = (*self._taps, tap)
 
     def set_gain(self, gain: float) -> None:
         """Linear gain, ramped over one block in the callback so it never clicks."""
@@ -198,6 +208,8 @@ class Player:
         if pos:
             self._heard_until = dac_time + pos / rate
         self._apply_gain(out)
+        for tap in self._taps:
+            tap(out, dac_time, rate)
 
     def _start_next(self, at: float) -> _Clip | None:
         while self._queue:

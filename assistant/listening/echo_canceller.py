@@ -1,0 +1,513 @@
+"""Acoustic echo cancellation: take the assistant's own voice out of the microphone signal.
+
+Why: the recognizer must hear the user, not the assistant, or it mishears an instruction
+as "stop". The player knows exactly what it sent to the speakers and when it is heard
+(`dac_time`); the microphone knows when it captured each block. The echo is that
+reference passed through the room (delay, gain, reverb), so an adaptive filter learns the
+path and subtracts its estimate.
+
+- `EchoReference`: the player's output, resampled to the microphone's rate into a ring
+  of a few seconds indexed by time. `write` runs in the audio callback and only appends
+  to a deque; the listener thread folds the blocks in.
+- `EchoCanceller`: a partitioned-block frequency-domain NLMS filter (the MDF design of
+  Speex), with Valin's step control: the step follows the estimated residual echo over
+  the error, so it shrinks when the user talks over the assistant and the filter does not
+  learn the user's voice. GCC-PHAT measures the echo's lag (it steps at every output
+  underrun) and the reference is read at that lag. A residual echo suppressor then
+  attenuates frames holding nothing but leftover echo. With no reference sound the
+  microphone passes through as is.
+
+Pure numpy: no audio library here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+Real = npt.NDArray[np.float64]
+
+_INT16 = 32768.0
+_RES_OVER = 4.0
+"""Residual echo taken as this many times the leakage estimate (a safety margin)."""
+_RES_FLOOR = 0.03
+"""The suppressor's deepest attenuation (-30 dB)."""
+_RES_RELEASE = 0.5
+"""Per frame, how fast the gain comes back up."""
+_GAP_TOLERANCE_S = 0.015
+"""A microphone block this far from where counting puts it re-anchors the count."""
+_SHIFT_TOLERANCE_S = 0.004
+"""Two speaker blocks in a row this far (and alike) from where counting puts them start a
+new stretch: an underrun shifted the sound. PortAudio stamps the first block after an
+underrun a block or two late, so one stray block is ignored (measured in the room)."""
+
+
+class StreamResampler:
+    """Band-limited polyphase (Kaiser-windowed sinc) resampling of a stream, block by block.
+
+    Output sample m sits at input position m * from / to exactly, so a stretch's timing
+    is kept: output 0 is input 0. Outputs lag the input by the kernel's half-width.
+    """
+
+    def __init__(self, from_rate: int, to_rate: int, zero_crossings: int = 10) -> None:
+        common = math.gcd(from_rate, to_rate)
+        self.up, self.down = to_rate // common, from_rate // common
+        cutoff = 0.92 * min(from_rate, to_rate) / 2 / from_rate
+        """Cycles per input sample."""
+        half = math.ceil(zero_crossings / (2 * cutoff))
+        self._offsets = np.arange(-half + 1, half + 1)
+        x = (np.arange(self.up)[:, None] / self.up) - self._offsets[None, :]
+        window = np.i0(8.0 * np.sqrt(np.clip(1 - (x / half) ** 2, 0, 1))) / np.i0(8.0)
+        self._table = (2 * cutoff * np.sinc(2 * cutoff * x) * window).astype(np.float32)
+        self._half = half
+        self._buf = np.zeros(half, dtype=np.float32)
+        self._buf_start = -half
+        self._next = 0
+
+    def process(self, block: FloatArray) -> FloatArray:
+        if self.up == self.down:
+            return block
+        buf = np.concatenate([self._buf, block])
+        end = self._buf_start + len(buf)
+        last = ((end - self._half) * self.up - 1) // self.down
+        m = np.arange(self._next, last + 1)
+        if len(m) and buf.any():
+            base = (m * self.down) // self.up
+            taps = buf[base[:, None] + self._offsets[None, :] - self._buf_start]
+            out = np.einsum("ij,ij->i", taps, self._table[(m * self.down) % self.up])
+        else:
+            out = np.zeros(len(m), dtype=np.float32)
+        self._next = last + 1
+        keep = (self._next * self.down) // self.up - self._half + 1 - self._buf_start
+        self._buf = buf[keep:]
+        self._buf_start += keep
+        result: FloatArray = out.astype(np.float32, copy=False)
+        return result
+
+
+class EchoReference:
+    """What the speakers played, at `rate_hertz`, by time; see the module docstring."""
+
+    def __init__(
+        self, rate_hertz: int = 16000, keep_seconds: float = 3.0, max_pending: int = 4096
+    ) -> None:
+        self.rate = rate_hertz
+        self._pending: deque[tuple[FloatArray, float, int]] = deque(maxlen=max_pending)
+        self._ring = np.zeros(round(keep_seconds * rate_hertz), dtype=np.float32)
+        self._written = 0
+        """Absolute index one past the newest sample written."""
+        self.anchor: float | None = None
+        """time.monotonic() of absolute index 0; None until the first block."""
+        self._resampler: StreamResampler | None = None
+        self._in_rate = 0
+        self._expected = 0.0
+        self._stretch_time = 0.0
+        self._stretch_in = 0
+        self._stray: float | None = None
+        """How far the last block was from its counted place, while unconfirmed."""
+        self.glitches = 0
+        """Blocks off their counted time (underruns): the echo may have moved."""
+        self._stretch_at = 0
+        """Absolute index of the current stretch's first output sample."""
+        self._stretch_out = 0
+
+    def write(self, block: FloatArray, dac_time: float, sample_rate: int) -> None:
+        """Player tap, from the audio callback: copy and queue, nothing else."""
+        self._pending.append((block.copy(), dac_time, sample_rate))
+
+    def drain(self) -> None:
+        """Fold queued blocks into the ring; called from the consuming thread."""
+        while self._pending:
+            block, at, rate = self._pending.popleft()
+            off = at - self._expected
+            if self._resampler is None or rate != self._in_rate:
+                self._new_stretch(at, rate)
+            elif abs(off) <= _SHIFT_TOLERANCE_S:
+                self._stray = None
+            elif self._stray is not None and abs(off - self._stray) <= _SHIFT_TOLERANCE_S:
+                self._new_stretch(at, rate)
+            else:
+                self._stray = off
+                self.glitches += 1
+            assert self._resampler is not None
+            out = self._resampler.process(block)
+            self._stretch_in += len(block)
+            self._put(self._stretch_at + self._stretch_out, out)
+            self._stretch_out += len(out)
+            self._expected = self._stretch_time + self._stretch_in / rate
+
+    def _new_stretch(self, at: float, rate: int) -> None:
+        if self.anchor is None:
+            self.anchor = at
+        self._resampler = StreamResampler(rate, self.rate)
+        self._in_rate = rate
+        self._stretch_at = round((at - self.anchor) * self.rate)
+        self._stretch_time = self.anchor + self._stretch_at / self.rate
+        self._stretch_out = 0
+        self._stretch_in = 0
+        self._stray = None
+
+    def _put(self, start: int, samples: FloatArray) -> None:
+        size = len(self._ring)
+        if start > self._written:
+            gap = np.arange(max(self._written, start - size), start)
+            self._ring[gap % size] = 0.0
+        samples = samples[-size:]
+        self._ring[np.arange(start, start + len(samples)) % size] = samples
+        self._written = max(self._written, start + len(samples))
+
+    def read(self, start: int, n: int) -> FloatArray:
+        """Samples [start, start + n) by absolute index; zeros where nothing is known."""
+        size = len(self._ring)
+        lo, hi = max(start, self._written - size, 0), min(start + n, self._written)
+        out = np.zeros(n, dtype=np.float32)
+        if lo < hi:
+            out[lo - start : hi - start] = self._ring[np.arange(lo, hi) % size]
+        return out
+
+    @property
+    def written(self) -> int:
+        return self._written
+
+
+@dataclass
+class EchoStats:
+    """Running figures for debugging and tests; energies in int16 units squared."""
+
+    frames: int = 0
+    active_frames: int = 0
+    """Frames where the reference had sound and the filter ran."""
+    mic_energy: float = 0.0
+    out_energy: float = 0.0
+    delay_estimates: int = 0
+    lag_samples: int = 0
+    """The last GCC-PHAT estimate: the mic hears the reference this much after its time."""
+    lag_confidence: float = 0.0
+    resets: int = 0
+    moves: int = 0
+    """Times the echo path was found elsewhere and the filter moved along."""
+    late_frames: int = 0
+    suppressed_frames: int = 0
+    """Frames the residual echo suppressor attenuated by more than 6 dB."""
+    """Frames whose reference had not arrived yet (read as silence)."""
+
+
+class _DelayEstimator:
+    """GCC-PHAT between the microphone and the reference over the last second or so."""
+
+    def __init__(self, rate: int, window_s: float = 0.25, max_lag_s: float = 0.25) -> None:
+        self.n = 1 << math.ceil(math.log2(window_s * rate))
+        self.max_lag = round(max_lag_s * rate)
+        self._mic = np.zeros(self.n, dtype=np.float32)
+        self._mic_end = 0.0
+        """Reference index (unshifted) just after the newest mic sample."""
+        self._filled = 0
+
+    def restart(self) -> None:
+        """Forget the audio so far (the echo moved): the next estimate uses only new audio."""
+        self._filled = 0
+
+    def add(self, frame: FloatArray, ref_index_end: float) -> None:
+        k = len(frame)
+        self._mic[:-k] = self._mic[k:]
+        self._mic[-k:] = frame
+        self._mic_end = ref_index_end
+        self._filled = min(self.n, self._filled + k)
+
+    def estimate(self, reference: EchoReference) -> tuple[int, float] | None:
+        """(lag, confidence): the mic hears reference index i at mic position i + lag."""
+        if self._filled < self.n:
+            return None
+        start = round(self._mic_end) - self.n
+        ref = reference.read(start - self.max_lag, self.n + 2 * self.max_lag)
+        if float(np.mean(ref**2)) < 1e-8:
+            return None
+        size = 1 << math.ceil(math.log2(len(ref) + self.n))
+        spec = np.fft.rfft(self._mic, size) * np.conj(np.fft.rfft(ref, size))
+        corr = np.fft.irfft(spec / (np.abs(spec) + 1e-12), size)
+        # corr[k] = sum mic[t] ref[t - k] and mic[t] ~ ref[t + max_lag - lag]: k = lag - max_lag.
+        lags = np.arange(-self.max_lag, self.max_lag + 1)
+        values = corr[(lags - self.max_lag) % size]
+        best = int(np.argmax(values))
+        spread = float(np.std(values)) + 1e-12
+        return int(lags[best]), float(values[best] / spread)
+
+
+class _LagTracker:
+    """The echo's lag (reference samples, against plain sample counting), from GCC-PHAT.
+
+    Why not the timestamps alone: after an output underrun PortAudio's DAC times settle
+    tens of ms away from where the sound really went (measured in the room), so the lag
+    steps at each underrun. A new lag is taken when two estimates in a row agree."""
+
+    def __init__(self, tolerance: int = 2) -> None:
+        self.tolerance = tolerance
+        self.lag = 0
+        self._candidate: int | None = None
+        self._take_next = False
+
+    def expect_move(self) -> None:
+        """An underrun just happened: take the next estimate at once."""
+        self._take_next = True
+
+    def add(self, lag: int) -> None:
+        if self._take_next:
+            self.lag, self._candidate, self._take_next = lag, None, False
+        elif abs(lag - self.lag) <= self.tolerance:
+            self._candidate = None
+        elif self._candidate is not None and abs(lag - self._candidate) <= self.tolerance:
+            self.lag, self._candidate = lag, None
+        else:
+            self._candidate = lag
+
+
+class EchoCanceller:
+    """Subtracts the reference's echo from 16-bit mono microphone blocks; see the module."""
+
+    def __init__(
+        self,
+        reference: EchoReference,
+        *,
+        tail_seconds: float = 0.2,
+        lead_seconds: float = 0.01,
+        frame: int = 160,
+        estimate_every_s: float = 0.5,
+        suppress_residual: bool = True,
+    ) -> None:
+        """`tail_seconds`: filter length (room reverb plus timing error). `lead_seconds`:
+        where the echo's direct path is placed inside the filter, so a timestamp a bit late
+        still fits. `frame` should divide the microphone block, else output lags a frame."""
+        self.reference = reference
+        self.suppress_residual = suppress_residual
+        self.rate = reference.rate
+        self.n = frame
+        self.parts = max(1, math.ceil(tail_seconds * self.rate / frame))
+        self.lead = round(lead_seconds * self.rate)
+        self.stats = EchoStats()
+        bins = frame + 1
+        self._w = np.zeros((self.parts, bins), dtype=np.complex128)
+        self._x = np.zeros((self.parts, bins), dtype=np.complex128)
+        self._power = np.zeros(bins)
+        self._silent_frames = self.parts + 1
+        self._in = np.zeros(0, dtype=np.float32)
+        self._out = np.zeros(0, dtype=np.float32)
+        self._mic_anchor: float | None = None
+        self._mic_count = 0
+        self._offset = 0
+        self._lag = _LagTracker()
+        self._glitches = 0
+        self._estimator = _DelayEstimator(self.rate)
+        self._estimate_every = round(estimate_every_s * self.rate / frame)
+        self._since_estimate = 0
+        self._bad_frames = 0
+        self._gain = 1.0
+        self._unsure = False
+        """Since an output underrun, until the echo's new lag is measured."""
+        self._read_at: int | None = None
+        self._reset_filter()
+
+    def _reset_filter(self) -> None:
+        self._w[:] = 0
+        self._x[:] = 0
+        self._power[:] = 0
+        self._adapted = False
+        self._sum_adapt = 0.0
+        self._leak = 0.0
+        self._pey = 0.0
+        self._pyy = 1.0
+        self._eh = np.zeros(self.n + 1)
+        self._yh = np.zeros(self.n + 1)
+
+    def path_peak_s(self) -> float:
+        """Where the learnt echo path peaks, in seconds into the filter (diagnostics)."""
+        taps = np.fft.irfft(self._w, axis=1)[:, : self.n].ravel()
+        return float(np.argmax(np.abs(taps))) / self.rate
+
+    def process(self, pcm: bytes, at: float) -> bytes:
+        """The block with the echo removed, same length; `at` is its first sample's time."""
+        self.reference.drain()
+        mic = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        self._follow_mic_clock(at)
+        self._in = np.concatenate([self._in, mic])
+        done: list[FloatArray] = [self._out]
+        while len(self._in) >= self.n:
+            frame, self._in = self._in[: self.n], self._in[self.n :]
+            done.append(self._frame(frame))
+        out = np.concatenate(done)
+        if len(out) < len(mic):
+            out = np.concatenate([np.zeros(len(mic) - len(out), dtype=np.float32), out])
+        result, self._out = out[: len(mic)], out[len(mic) :]
+        self.stats.mic_energy += float(np.sum(mic.astype(np.float64) ** 2))
+        self.stats.out_energy += float(np.sum(result.astype(np.float64) ** 2))
+        return np.clip(np.round(result), -32768, 32767).astype("<i2").tobytes()
+
+    def _follow_mic_clock(self, at: float) -> None:
+        """Map mic samples to reference indices by counting; re-anchor only on a jump."""
+        start = self._mic_count + len(self._in)
+        anchor = self._mic_anchor
+        if anchor is None or abs(at - (anchor + start / self.rate)) > _GAP_TOLERANCE_S:
+            anchor = self._mic_anchor = at - start / self.rate
+            self._estimator.restart()
+        if self.reference.anchor is not None:
+            self._offset = round((anchor - self.reference.anchor) * self.rate)
+
+    def _frame(self, d: FloatArray) -> FloatArray:
+        n = self.n
+        first = self._mic_count
+        self._mic_count += n
+        self.stats.frames += 1
+        if self.reference.anchor is None:
+            return d
+        at = first + self._offset
+        self._estimator.add(d / _INT16, at + n)
+        if self.reference.glitches != self._glitches:
+            self._glitches = self.reference.glitches
+            self._estimator.restart()
+            self._lag.expect_move()
+            self._since_estimate = self._estimate_every
+            self._unsure = True
+        if self._silent_frames == 0:
+            self._since_estimate += 1
+            if self._since_estimate >= self._estimate_every and self._check_delay():
+                self._since_estimate = 0
+        r = at + self.lead - self._lag.lag
+        self._follow_jump(r)
+        if self.reference.written < r + n:
+            self.stats.late_frames += 1
+        x2 = self._reference_frames(r, 2) * _INT16
+        if x2.any():
+            self._silent_frames = 0
+        else:
+            self._silent_frames += 1
+            if self._silent_frames > self.parts:
+                self._unsure = False
+                return d
+        self.stats.active_frames += 1
+        return self._filter(d.astype(np.float64), x2.astype(np.float64))
+
+    def _reference_frames(self, r: int, frames: int) -> FloatArray:
+        """The reference for `frames` frames ending one frame after position r."""
+        return self.reference.read(r - (frames - 1) * self.n, frames * self.n)
+
+    def _filter(self, d: Real, x2: Real) -> FloatArray:
+        n, parts = self.n, self.parts
+        x_spec = np.fft.rfft(x2)
+        self._x[1:] = self._x[:-1]
+        self._x[0] = x_spec
+        y = np.fft.irfft((self._w * self._x).sum(axis=0))[n:]
+        e = d - y
+        spectra = np.fft.rfft(np.concatenate([np.zeros((2, n)), np.stack([e, y])], axis=1))
+        e_spec, y_spec = spectra[0], spectra[1]
+        rf = e_spec.real**2 + e_spec.imag**2
+        yf = y_spec.real**2 + y_spec.imag**2
+        xf = x_spec.real**2 + x_spec.imag**2
+        sxx, see, syy = float(x2[n:] @ x2[n:]), float(e @ e), float(y @ y)
+        sey, sdd = float(e @ y), float(d @ d)
+        self._power = 0.9 * self._power + 0.1 * xf
+        mu = self._step(rf, yf, sxx, see, syy, sey)
+        step = mu / (parts * self._power + 10.0 * n)
+        # Proportionate: partitions holding more of the echo path learn faster (sparse paths
+        # converge in seconds instead of tens of seconds).
+        norms = np.sqrt((self._w.real**2 + self._w.imag**2).sum(axis=1))
+        share = norms + 0.1 * norms.max() + 1e-9
+        grad = np.conj(self._x) * (e_spec * step)[None, :]
+        grad *= (parts * share / share.sum())[:, None]
+        self._w += grad
+        taps = np.fft.irfft(self._w, axis=1)
+        taps[:, n:] = 0.0
+        self._w = np.fft.rfft(taps, axis=1)
+        if see > 2.0 * sdd + n * 100.0:
+            self._bad_frames += 1
+            if self._bad_frames > 50:
+                self.stats.resets += 1
+                self._reset_filter()
+                self._bad_frames = 0
+            return d.astype(np.float32)
+        self._bad_frames = 0
+        if not self.suppress_residual:
+            return e.astype(np.float32)
+        return self._suppress(e, syy, see)
+
+    def _suppress(self, e: Real, syy: float, see: float) -> FloatArray:
+        """Residual echo suppression: what the linear filter leaves (20-30 dB down) is
+        still heard as words by a recognizer that normalizes its input level. When the
+        error is no louder than the residual echo expected from the leakage estimate, the
+        frame is attenuated (ramped, so it never clicks); the user's voice on top of the
+        echo keeps the error well above that estimate and passes."""
+        residual = _RES_OVER * self._leak * syy
+        if self._unsure:  # the echo moved and its new lag is not known yet: the filter
+            residual = max(residual, syy)  # output is no better than the echo estimate
+        gain = min(1.0, max(_RES_FLOOR, 1.0 - residual / (see + 1.0)))
+        # Falls at once, recovers over a few frames.
+        rise = self._gain + _RES_RELEASE * (gain - self._gain)
+        target = gain if gain < self._gain else rise
+        ramp = np.linspace(self._gain, target, len(e) + 1)[1:]
+        self._gain = target
+        self.stats.suppressed_frames += target < 0.5
+        out: FloatArray = (e * ramp).astype(np.float32)
+        return out
+
+    def _step(
+        self, rf: Real, yf: Real, sxx: float, see: float, syy: float, sey: float
+    ) -> Real:
+        """Valin's step control (as in Speex MDF): residual echo over error, per bin."""
+        n = self.n
+        see = see + 1.0
+        average = n / self.rate
+        pey = float(np.sum((rf - self._eh) * (yf - self._yh)))
+        pyy = float(np.sum((yf - self._yh) ** 2))
+        self._eh = (1 - average) * self._eh + average * rf
+        self._yh = (1 - average) * self._yh + average * yf
+        pyy = math.sqrt(pyy)
+        pey = pey / (pyy + 1e-9)
+        alpha = min(2 * average * syy, 0.5 * average * see) / see
+        self._pey = (1 - alpha) * self._pey + alpha * pey
+        self._pyy = max((1 - alpha) * self._pyy + alpha * pyy, 1.0)
+        self._pey = min(max(self._pey, 0.005 * self._pyy), self._pyy)
+        self._leak = self._pey / self._pyy
+        rer = (1e-4 * sxx + 3.0 * self._leak * syy) / see
+        rer = min(max(rer, sey * sey / (1 + see * syy)), 0.5)
+        if not self._adapted and self._sum_adapt > self.parts and self._leak > 0.03:
+            self._adapted = True
+        e = rf + 1.0
+        if self._adapted:
+            r = np.minimum(self._leak * yf, 0.5 * e)
+            mu: Real = (0.7 * r + 0.3 * rer * e) / e
+            return mu
+        rate = 0.0
+        if sxx > n * 1000.0:
+            rate = min(0.25 * sxx, 0.25 * see) / see
+        self._sum_adapt += rate
+        return np.full_like(rf, rate)
+
+    def _check_delay(self) -> bool:
+        """Measure the lag if there is enough audio; False when there was not."""
+        found = self._estimator.estimate(self.reference)
+        if found is None:
+            return False
+        lag, confidence = found
+        self.stats.delay_estimates += 1
+        self.stats.lag_samples, self.stats.lag_confidence = lag, round(confidence, 1)
+        if confidence >= 10.0:
+            self._lag.add(lag)
+            self._unsure = False
+        return True
+
+    def _follow_jump(self, r: int) -> None:
+        """When the read position jumps (a new lag, a re-anchored clock), the echo moved
+        with it: the taps stay, the reference history is re-read at the new place."""
+        expected, self._read_at = self._read_at, r + self.n
+        if expected is not None and abs(r - expected) >= 1:
+            self._refill(r)
+            self.stats.moves += 1
+
+    def _refill(self, r: int) -> None:
+        """Rebuild the spectra of the frames before the one starting at reference index r."""
+        span = self._reference_frames(r - self.n, self.parts + 1) * _INT16
+        frames = np.stack([span[i * self.n : i * self.n + 2 * self.n] for i in range(self.parts)])
+        self._x = np.fft.rfft(frames[::-1].astype(np.float64), axis=1)

@@ -1,0 +1,238 @@
+"""The echo canceller on synthetic rooms: the assistant's real pyttsx3 voice as reference,
+a "microphone" made of its delayed, attenuated, reverberated echo, a different voice saying
+"stop" over it, and a little noise. Measured: echo return loss enhancement (ERLE), how much
+of the user's word survives, and what the real pocketsphinx recognizer hears."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from assistant.listening.echo_canceller import EchoCanceller, EchoReference, StreamResampler
+from assistant.listening.recognize_file import commands_from
+from assistant.listening.recognize_file import resample as fft_resample
+from assistant.speech.audio_out import resample
+from tests.speech_samples import require_espeak, synthesize
+
+Floats = npt.NDArray[np.float64]
+RATE = 16000
+OUT_RATE = 44100
+OUT_BLOCK = 256
+MIC_BLOCK = 800
+DELAY_S = 0.037
+ECHO_GAIN = 0.5
+LINE = (
+    "Now slide both thumbs slowly along the arch of the foot, from the heel toward the toes, "
+    "pressing gently and breathing out as you go. If it hurts, use less pressure, and say stop "
+    "whenever you want to stop. Then rest your hands for a moment."
+)
+CONVERGED_S = 5.0
+MIN_ERLE_DB = 20.0
+
+
+@dataclass(frozen=True)
+class Scene:
+    played: npt.NDArray[np.float32]
+    """What the player sends out, at OUT_RATE."""
+    echo: Floats
+    user: Floats
+    noise: Floats
+    user_span: tuple[int, int]
+
+
+def db(x: Floats) -> float:
+    return float(10 * np.log10(np.mean(x**2) + 1e-20))
+
+
+@pytest.fixture(scope="module")
+def scene() -> Scene:
+    return make_scene()
+
+
+def make_scene() -> Scene:
+    require_espeak()
+    from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
+
+    renderer = Pyttsx3Renderer()
+    try:
+        rendered = renderer.render(LINE, 150, None)
+    finally:
+        renderer.close()
+    speech = resample(rendered.audio, rendered.sample_rate, OUT_RATE) * 0.8
+    played = np.concatenate(
+        [np.zeros(OUT_RATE // 2), speech, np.zeros(OUT_RATE)]
+    ).astype(np.float32)
+    # The room: another resampler than the canceller's, 150 ms of decaying reverb,
+    # attenuation and delay.
+    heard = fft_resample(played.astype(np.float64), OUT_RATE, RATE)
+    rng = np.random.default_rng(7)
+    t = np.arange(int(0.15 * RATE))
+    reverb = rng.normal(0, 1, len(t)) * np.exp(-t / (0.03 * RATE)) * 0.15
+    reverb[0] = 1.0
+    echo = np.convolve(heard, reverb)[: len(heard)] * ECHO_GAIN
+    echo = np.concatenate([np.zeros(round(DELAY_S * RATE)), echo])[: len(heard)]
+    echo = echo[: len(echo) // MIC_BLOCK * MIC_BLOCK]
+    stop = synthesize("stop", "en-us+m3", 150).astype(np.float64) / 32768 * 0.5
+    start = int(0.62 * len(echo))
+    user = np.zeros_like(echo)
+    user[start : start + len(stop)] = stop
+    noise = rng.normal(0, 10 ** (-60 / 20), len(echo))
+    return Scene(played, echo, user, noise, (start, start + len(stop)))
+
+
+def cancel(
+    played: npt.NDArray[np.float32], mic: Floats, suppress: bool = True
+) -> tuple[Floats, EchoCanceller, float]:
+    """Feeds the player's blocks (a little ahead, as a sound card pulls them) and the mic's
+    blocks, stamped on one clock; returns the output and the CPU seconds it took."""
+    reference = EchoReference(RATE)
+    canceller = EchoCanceller(reference, suppress_residual=suppress)
+    pcm = np.clip(np.round(mic * 32768), -32768, 32767).astype("<i2")
+    t0, fed, out, cpu = 500.0, 0, [], 0.0
+    for j in range(0, len(pcm), MIC_BLOCK):
+        at = t0 + j / RATE
+        while fed < len(played) and t0 + fed / OUT_RATE < at + MIC_BLOCK / RATE + 0.02:
+            reference.write(played[fed : fed + OUT_BLOCK], t0 + fed / OUT_RATE, OUT_RATE)
+            fed += OUT_BLOCK
+        started = time.process_time()
+        out.append(canceller.process(pcm[j : j + MIC_BLOCK].tobytes(), at))
+        cpu += time.process_time() - started
+    cleaned = np.frombuffer(b"".join(out), dtype="<i2").astype(np.float64) / 32768
+    return cleaned, canceller, cpu
+
+
+def erle_after(mic: Floats, out: Floats, echo: Floats, user: Floats, from_s: float) -> float:
+    """ERLE in dB where the echo sounds, from `from_s` on, away from the user's word."""
+    keep = np.abs(echo) > 1e-3
+    keep[: int(from_s * RATE)] = False
+    talking = np.flatnonzero(user)
+    keep[talking[0] - RATE // 10 : talking[-1] + RATE // 10] = False
+    return db(mic[keep]) - db(out[keep])
+
+
+def test_echo_alone_is_cancelled_by_20_db_after_it_converges(scene: Scene) -> None:
+    mic = scene.echo + scene.noise
+    linear, _, _ = cancel(scene.played, mic, suppress=False)
+    out, canceller, cpu = cancel(scene.played, mic)
+    erle = erle_after(mic, out, scene.echo, scene.user, CONVERGED_S)
+    linear_erle = erle_after(mic, linear, scene.echo, scene.user, CONVERGED_S)
+    seconds = len(mic) / RATE
+    print(f"\nsynthetic ERLE after {CONVERGED_S:.0f} s: linear filter {linear_erle:.1f} dB, "
+          f"with residual suppression {erle:.1f} dB; CPU "
+          f"{1000 * cpu / seconds:.1f} ms per s of audio; lag found "
+          f"{1000 * canceller.stats.lag_samples / RATE:.1f} ms (room {1000 * DELAY_S:.0f} ms)")
+    assert linear_erle >= MIN_ERLE_DB
+    assert erle >= linear_erle
+    assert abs(canceller.stats.lag_samples - DELAY_S * RATE) <= 3
+    assert cpu / seconds < 0.05, "the canceller must stay a small part of one core"
+
+
+def test_the_users_stop_over_the_assistant_keeps_its_energy(scene: Scene) -> None:
+    mic = scene.echo + scene.user + scene.noise
+    out, _, _ = cancel(scene.played, mic)
+    lo, hi = scene.user_span
+    user_db, out_db = db(scene.user[lo:hi]), db(out[lo:hi])
+    residual_db = db(out[lo:hi] - scene.user[lo:hi])
+    print(f"\nuser's 'stop' {user_db:.1f} dB, after cancelling {out_db:.1f} dB (residual "
+          f"{residual_db:.1f} dB, echo there {db(scene.echo[lo:hi]):.1f} dB)")
+    assert abs(out_db - user_db) <= 3.0
+    assert residual_db < user_db - 6.0
+    assert erle_after(mic, out, scene.echo, scene.user, CONVERGED_S) >= MIN_ERLE_DB - 3.0
+
+
+def test_the_recognizer_hears_the_user_and_not_the_assistant(scene: Scene) -> None:
+    from assistant.adapters.pocketsphinx_asr import PocketsphinxRecognizer
+    from assistant.vocabulary import load_vocabulary
+
+    vocabulary = load_vocabulary()
+
+    def heard(audio: Floats) -> list[object]:
+        recognizer = PocketsphinxRecognizer()
+        recognizer.set_phrases(vocabulary.all_phrases())
+        pcm = np.clip(np.round(audio * 32768), -32768, 32767).astype("<i2")
+        found = []
+        for i in range(0, len(pcm), 1600):
+            found.extend(recognizer.accept(pcm[i : i + 1600].tobytes()))
+        found.extend(recognizer.flush())
+        return [c["intent"] for c in commands_from(found, vocabulary)]
+
+    echo_only, _, _ = cancel(scene.played, scene.echo + scene.noise)
+    with_user, _, _ = cancel(scene.played, scene.echo + scene.user + scene.noise)
+    print(f"\nraw echo: {heard(scene.echo + scene.noise)}; cancelled echo: {heard(echo_only)}; "
+          f"cancelled echo + user: {heard(with_user)}; user alone: "
+          f"{heard(scene.user + scene.noise)}")
+    assert heard(echo_only) == []
+    assert heard(with_user) == ["stop"]
+
+
+def test_with_nothing_played_the_microphone_passes_through_unchanged() -> None:
+    canceller = EchoCanceller(EchoReference(RATE))
+    rng = np.random.default_rng(1)
+    pcm = rng.integers(-3000, 3000, 10 * RATE).astype("<i2")
+    started = time.process_time()
+    out = b"".join(
+        canceller.process(pcm[i : i + MIC_BLOCK].tobytes(), 10.0 + i / RATE)
+        for i in range(0, len(pcm), MIC_BLOCK)
+    )
+    cpu = time.process_time() - started
+    assert out == pcm.tobytes()
+    assert cpu < 0.1, f"{cpu:.3f} s of CPU for 10 s of audio"
+
+
+def test_silent_output_costs_almost_nothing_and_changes_nothing() -> None:
+    reference = EchoReference(RATE)
+    canceller = EchoCanceller(reference)
+    rng = np.random.default_rng(2)
+    pcm = rng.integers(-3000, 3000, 10 * RATE).astype("<i2")
+    silence = np.zeros(OUT_BLOCK, dtype=np.float32)
+    fed = 0
+    started = time.process_time()
+    out = []
+    for i in range(0, len(pcm), MIC_BLOCK):
+        while fed < (i + MIC_BLOCK) * OUT_RATE / RATE:
+            reference.write(silence, 10.0 + fed / OUT_RATE, OUT_RATE)
+            fed += OUT_BLOCK
+        out.append(canceller.process(pcm[i : i + MIC_BLOCK].tobytes(), 10.0 + i / RATE))
+    cpu = time.process_time() - started
+    assert b"".join(out) == pcm.tobytes()
+    assert cpu < 0.3, f"{cpu:.3f} s of CPU for 10 s of audio"
+
+
+def test_the_reference_is_resampled_without_aliasing() -> None:
+    resampler = StreamResampler(OUT_RATE, RATE)
+    t = np.arange(OUT_RATE) / OUT_RATE
+    low = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    high = (0.5 * np.sin(2 * np.pi * 12000 * t)).astype(np.float32)
+    out_low = np.concatenate([resampler.process(low[i : i + 256]) for i in range(0, OUT_RATE, 256)])
+    expected = 0.5 * np.sin(2 * np.pi * 1000 * np.arange(len(out_low)) / RATE)
+    body = slice(100, len(out_low) - 100)
+    assert db(out_low[body] - expected[body]) < db(expected[body]) - 40
+    alias = StreamResampler(OUT_RATE, RATE).process(high)
+    assert db(alias[100:].astype(np.float64)) < db(high.astype(np.float64)) - 40
+
+
+def test_one_late_speaker_block_is_ignored_and_a_real_shift_is_followed() -> None:
+    reference = EchoReference(RATE)
+    block = np.ones(OUT_BLOCK, dtype=np.float32)
+    at = 1.0
+    for _ in range(20):
+        reference.write(block, at, OUT_RATE)
+        at += OUT_BLOCK / OUT_RATE
+    reference.write(block, at + 0.012, OUT_RATE)  # PortAudio's stamp after an underrun
+    at += OUT_BLOCK / OUT_RATE
+    reference.drain()
+    written = reference.written
+    assert reference.glitches == 1
+    reference.write(block, at, OUT_RATE)
+    at += OUT_BLOCK / OUT_RATE
+    reference.drain()
+    assert reference.written - written == pytest.approx(OUT_BLOCK * RATE / OUT_RATE, abs=2)
+    for _ in range(2):  # the sound really moved 10 ms later
+        reference.write(block, at + 0.010, OUT_RATE)
+        at += OUT_BLOCK / OUT_RATE
+    reference.drain()
+    assert reference.written - written >= 3 * OUT_BLOCK * RATE / OUT_RATE + 0.009 * RATE
