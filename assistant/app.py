@@ -6,7 +6,7 @@ import queue
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -14,6 +14,7 @@ from assistant.clock import MonotonicClock
 from assistant.dialog import Dialog, load_dialog
 from assistant.errors import AudioUnavailable
 from assistant.events import Event, EventLog
+from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.listening.listener import Listener
 from assistant.listening.spotter import CommandSpotter, PlaybackHistory
 from assistant.memory import Memory
@@ -21,6 +22,7 @@ from assistant.ports import Voice
 from assistant.remembered import plan_start
 from assistant.routines import load_routine
 from assistant.runner import run_session
+from assistant.screen.level import MicLevel
 from assistant.session import Command, Session
 from assistant.session_memory import SessionMemory
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings, SpeechSettings
@@ -33,6 +35,11 @@ class RunOptions:
     text_mode: bool
     events_path: Path | None
     env_model: Path | None
+    live_screen: bool = False
+    """The live screen instead of printed lines (the CLI decides: a terminal, not --plain)."""
+    output_device: str | int | None = None
+    volume: float | None = None
+    """Starting volume from the config; remembered louder/quieter steps apply on top."""
 
 
 def _notice(text: str) -> None:
@@ -62,6 +69,20 @@ def _open_voice(
     return voice, voice.player
 
 
+def _echo_canceller(
+    listen: ListenSettings, playback: PlaybackHistory | None, sample_rate: int
+) -> EchoCanceller | None:
+    """Cancels the assistant's own voice from the microphone, with the player's output as
+    the reference; None when disabled or when nothing is played through a Player."""
+    from assistant.speech.player import Player
+
+    if not listen.echo_cancel or not isinstance(playback, Player):
+        return None
+    reference = EchoReference(sample_rate)
+    playback.add_tap(reference.write)
+    return EchoCanceller(reference, tail_seconds=listen.echo_tail_seconds)
+
+
 def _open_listener(
     listen: ListenSettings,
     options: RunOptions,
@@ -72,8 +93,11 @@ def _open_listener(
     playback: PlaybackHistory | None,
     dialog: Dialog,
     stack: ExitStack,
+    level: MicLevel | None = None,
 ) -> Listener | None:
-    """Microphone into the recognizer; None (keyboard only) when there is no microphone."""
+    """Microphone into the recognizer; None (keyboard only) when there is no microphone.
+
+    `level` also gets every block, for the screen's meter (it only keeps a reference)."""
     from assistant.adapters.sounddevice_io import MicrophoneStream
     from assistant.listening.engines import describe_engine, open_recognizer
 
@@ -85,10 +109,19 @@ def _open_listener(
         inbox,
         events,
         interrupt=voice.silence,
+        echo=_echo_canceller(listen, playback, recognizer.sample_rate),
     )
+    feed = listener.feed
+    if level is not None:
+        tap = level.feed
+
+        def feed(pcm: bytes, at: float) -> None:
+            listener.feed(pcm, at)
+            tap(pcm, at)
+
     try:
         mic = MicrophoneStream(
-            listener.feed,
+            feed,
             sample_rate_hertz=recognizer.sample_rate,
             block_seconds=listen.block_seconds,
             device=listen.input_device,
@@ -134,18 +167,21 @@ def run_guided_session(
         for line in start.notices:
             _notice(line)
         session_settings = start.settings
+        speech = _with_options(start.speech, start.volume_steps, options)
         routine = load_routine(session_settings.routine)
         events = EventLog(clock, options.events_path)
         stack.callback(events.close)
         mode = session_settings.mode or "self"
         events.subscribe(SessionMemory(memory, session_settings.routine, mode, start.volume_steps))
-        spoken = None if options.text_mode else _open_voice(start.speech, dialog, stack)
+        spoken = None if options.text_mode else _open_voice(speech, dialog, stack)
+        show_screen = options.live_screen and not options.text_mode
         if spoken is None:
-            voice: Voice = PrintedVoice(stdout)
+            voice: Voice = PrintedVoice(None if show_screen else stdout)
             playback = None
         else:
             voice, playback = spoken
-            events.subscribe(_printer(stdout))
+            if not show_screen:
+                events.subscribe(_printer(stdout))
         session = Session(
             routine,
             session_settings,
@@ -158,9 +194,10 @@ def run_guided_session(
             start_index=start.start_index,
         )
         listener = None
+        level = MicLevel() if show_screen else None
         if not options.text_mode:
             listener = _open_listener(
-                listen, options, vocabulary, inbox, events, voice, playback, dialog, stack
+                listen, options, vocabulary, inbox, events, voice, playback, dialog, stack, level
             )
         if listener is not None:
             follow = listener.follow
@@ -171,5 +208,42 @@ def run_guided_session(
         else:
             _notice(dialog.line("notice.keyboard"))
         start_text_input(stdin, vocabulary, inbox)
+        if show_screen:
+            shown = (events, level, listener, stack, stdout)
+            _show_screen(session, listen, options, vocabulary, *shown)
         run_session(session, inbox)
     return session
+
+
+def _with_options(speech: SpeechSettings, volume_steps: int, options: RunOptions) -> SpeechSettings:
+    """The output device and starting volume from the config (or flags) on top of memory."""
+    if options.output_device is not None:
+        speech = replace(speech, output_device=options.output_device)
+    if options.volume is not None:
+        volume = options.volume + volume_steps * speech.volume_step
+        speech = replace(speech, volume=min(max(volume, speech.volume_step), 1.0))
+    return speech
+
+
+def _show_screen(
+    session: Session,
+    listen: ListenSettings,
+    options: RunOptions,
+    vocabulary: Vocabulary,
+    events: EventLog,
+    level: MicLevel | None,
+    listener: Listener | None,
+    stack: ExitStack,
+    stdout: TextIO,
+) -> None:
+    """The live screen follows the events from now on; it is taken down when the session ends."""
+    from assistant.listening.engines import describe_engine
+    from assistant.screen.live import LiveScreen
+    from assistant.screen.model import ScreenModel
+
+    engine = describe_engine(listen, options.env_model).name if listener is not None else None
+    model = ScreenModel(session, engine, level.dbfs if level is not None else None)
+    events.subscribe(model.on_event)
+    screen = LiveScreen(model, vocabulary, stdout)
+    screen.start()
+    stack.callback(screen.stop)

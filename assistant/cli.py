@@ -6,14 +6,17 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
+from assistant.config_file import CONFIG_NAME, Config, load_config
 from assistant.errors import AssistantError
 from assistant.routines import builtin_names, load_routine
 from assistant.settings import (
     PACES,
     PRESSURES,
+    CheckSettings,
     ListenSettings,
     MemorySettings,
     SessionSettings,
@@ -23,14 +26,14 @@ from assistant.settings import (
 MODEL_ENV = "MASSAGE_ASSISTANT_MODEL"
 HOME_ENV = "MASSAGE_ASSISTANT_HOME"
 PROJECT_MODELS = Path(__file__).resolve().parents[1] / "models"
+T = TypeVar("T")
 
 
 ENGINE_OPTION = click.option(
     "--engine",
     type=click.Choice(["auto", "vosk", "pocketsphinx"]),
-    default="auto",
-    show_default=True,
-    help="Speech recognizer (auto: vosk if a model is present).",
+    default=None,
+    help="Speech recognizer (default: auto, vosk if a model is present).",
 )
 MODEL_OPTION = click.option(
     "--model",
@@ -47,6 +50,17 @@ RATE_OPTION = click.option(
     type=click.IntRange(80, 300),
     default=None,
     help="Speaking rate in words per minute (default: 150, or as last time).",
+)
+INPUT_OPTION = click.option(
+    "--input", "input_device", default=None, metavar="NAME|NUMBER",
+    help="Microphone (see `massage-assistant devices`).",
+)
+OUTPUT_OPTION = click.option(
+    "--output", "output_device", default=None, metavar="NAME|NUMBER",
+    help="Speakers (see `massage-assistant devices`).",
+)
+SAVE_DEVICES_OPTION = click.option(
+    "--save-devices", is_flag=True, help="Remember --input/--output in the config file."
 )
 
 
@@ -73,9 +87,8 @@ def routines() -> None:
 @click.option(
     "--routine",
     "routine_name",
-    default="full",
-    show_default=True,
-    help="A built-in routine name or the path of your own .toml file.",
+    default=None,
+    help="A built-in routine name or the path of your own .toml file (default: full).",
 )
 @click.option(
     "--mode",
@@ -124,8 +137,12 @@ def routines() -> None:
 @click.option(
     "--resume", is_flag=True, help="Pick up the last unfinished session where it stopped."
 )
+@INPUT_OPTION
+@OUTPUT_OPTION
+@SAVE_DEVICES_OPTION
+@click.option("--plain", is_flag=True, help="Plain printed lines instead of the live screen.")
 def start(
-    routine_name: str,
+    routine_name: str | None,
     mode: str | None,
     pressure: str | None,
     pace: str | None,
@@ -135,14 +152,26 @@ def start(
     voice: str | None,
     rate: int | None,
     chimes: bool | None,
-    engine: str,
+    engine: str | None,
     model_path: Path | None,
     resume: bool,
+    input_device: str | None,
+    output_device: str | None,
+    save_devices: bool,
+    plain: bool,
 ) -> None:
-    """Start a guided session. Say or type: pause, resume, slower, less pressure, stop..."""
+    """Start a guided session. Say or type: pause, resume, slower, less pressure, stop...
+
+    Settings not given as flags come from the config file (`massage-assistant config`),
+    then from what was learned last time."""
     from assistant.app import RunOptions, run_guided_session
 
     try:
+        config = _config()
+        routine_name = routine_name or config.routine or "full"
+        mode = mode or config.mode
+        pressure = pressure or config.pressure
+        pace = pace or config.pace
         routine = load_routine(routine_name)
         wanted = SessionSettings(
             routine=routine_name,
@@ -151,10 +180,24 @@ def start(
             pace_factor=PACES[pace or routine.default_pace],
             time_scale=time_scale,
         )
-        given = {"voice": voice, "rate_wpm": rate, "chimes": chimes}
+        given: dict[str, str | int | bool | None] = {
+            "voice": _pick(voice, config.voice),
+            "rate_wpm": _pick(rate, config.rate),
+            "chimes": _pick(chimes, config.chimes),
+        }
         speech_flags = {key: value for key, value in given.items() if value is not None}
-        listen = _listen_settings(engine, model_path)
-        options = RunOptions(text_mode=text_mode, events_path=events_path, env_model=_env_model())
+        listen = _listen_settings(engine, model_path, config, input_device)
+        output = _device(output_device, config.output_device)
+        if not text_mode:
+            _choose_devices(listen.input_device, output, save_devices, config)
+        options = RunOptions(
+            text_mode=text_mode,
+            events_path=events_path,
+            env_model=_env_model(),
+            live_screen=_wants_screen(plain, config),
+            output_device=output,
+            volume=config.volume,
+        )
         memory = MemorySettings(folder=_home(), resume=resume)
         run_guided_session(
             wanted,
@@ -177,7 +220,7 @@ def start(
 @click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @ENGINE_OPTION
 @MODEL_OPTION
-def recognize(wav: Path, engine: str, model_path: Path | None) -> None:
+def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
     """Treat WAV as one microphone stream; print a JSON line per command heard."""
     import json
 
@@ -186,7 +229,8 @@ def recognize(wav: Path, engine: str, model_path: Path | None) -> None:
     from assistant.vocabulary import load_vocabulary
 
     try:
-        recognizer = open_recognizer(_listen_settings(engine, model_path), _env_model())
+        listen = _listen_settings(engine, model_path, _config())
+        recognizer = open_recognizer(listen, _env_model())
         for found in recognize_file(wav, recognizer, load_vocabulary()):
             click.echo(json.dumps(found))
     except AssistantError as exc:
@@ -245,12 +289,61 @@ def voices() -> None:
         _fail(exc)
 
 
-def _listen_settings(engine: str, model_path: Path | None) -> ListenSettings:
+def _listen_settings(
+    engine: str | None,
+    model_path: Path | None,
+    config: Config | None = None,
+    input_device: str | None = None,
+) -> ListenSettings:
+    """Flags first, then the config file, then the defaults."""
+    config = config or Config(_config_path())
+    model = model_path or (Path(config.model).expanduser() if config.model else None)
     return ListenSettings(
-        engine=engine,  # type: ignore[arg-type]
-        model_path=model_path,
+        engine=(engine or config.engine or "auto"),  # type: ignore[arg-type]
+        model_path=model,
+        input_device=_device(input_device, config.input_device),
         search_dirs=(PROJECT_MODELS,),
     )
+
+
+def _pick(flag: T | None, configured: T | None) -> T | None:
+    """The flag when given, else the config file's value (None: neither says)."""
+    return flag if flag is not None else configured
+
+
+def _device(flag: str | None, configured: str | int | None) -> str | int | None:
+    return flag if flag is not None else configured
+
+
+def _config_path() -> Path:
+    """The config file: in MASSAGE_ASSISTANT_HOME when set, else the user config folder."""
+    value = os.environ.get(HOME_ENV)
+    if value:
+        return Path(value) / CONFIG_NAME
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("massage-assistant")) / CONFIG_NAME
+
+
+def _config() -> Config:
+    return load_config(_config_path())
+
+
+def _wants_screen(plain: bool, config: Config) -> bool:
+    """The live screen on a terminal, unless --plain or the config says no."""
+    return not plain and config.live_screen is not False and sys.stdout.isatty()
+
+
+def _choose_devices(
+    input_device: str | int | None, output_device: str | int | None, save: bool, config: Config
+) -> None:
+    """Fail early, naming what exists, when a chosen device is not there; save if asked."""
+    from assistant.devices_command import resolve, save_choice
+
+    chosen_in = resolve(input_device, "input")
+    chosen_out = resolve(output_device, "output")
+    if save:
+        save_choice(config.path, chosen_in, chosen_out)
 
 
 def _home() -> Path:
@@ -295,6 +388,159 @@ def forget(confirmed: bool) -> None:
         click.echo("Nothing deleted.")
         return
     click.echo("Forgotten." if wipe(home) else "There was nothing stored.")
+
+
+@cli.command()
+@ENGINE_OPTION
+@MODEL_OPTION
+@INPUT_OPTION
+@OUTPUT_OPTION
+@SAVE_DEVICES_OPTION
+@VOICE_OPTION
+@RATE_OPTION
+@click.option(
+    "--listen-seconds",
+    type=click.FloatRange(1, 60),
+    default=CheckSettings.listen_s,
+    show_default=True,
+    help='How long to listen for "stop" each try.',
+)
+def check(
+    engine: str | None,
+    model_path: Path | None,
+    input_device: str | None,
+    output_device: str | None,
+    save_devices: bool,
+    voice: str | None,
+    rate: int | None,
+    listen_seconds: float,
+) -> None:
+    """Sound check before a session: speakers, microphone level, and hearing "stop".
+
+    Answers can be typed (yes/no and Enter) or spoken. Exits 1 when something needs
+    fixing; each problem says what to do."""
+    from assistant.check.run import run_check
+    from assistant.memory import Memory
+
+    try:
+        config = _config()
+        listen = _listen_settings(engine, model_path, config, input_device)
+        output = _device(output_device, config.output_device)
+        _choose_devices(listen.input_device, output, save_devices, config)
+        memory = Memory(_home())
+        try:
+            prefs = memory.preferences()
+        finally:
+            memory.close()
+        learned_rate = int(prefs["rate_wpm"]) if prefs.get("rate_wpm", "").isdigit() else None
+        speech = SpeechSettings(
+            voice=_pick(voice, config.voice) or prefs.get("voice"),
+            rate_wpm=_pick(rate, config.rate) or learned_rate or SpeechSettings.rate_wpm,
+            volume=config.volume or SpeechSettings.volume,
+            output_device=output,
+        )
+        settings = CheckSettings(listen_s=listen_seconds)
+        problems = run_check(
+            listen, speech, _env_model(), settings, sys.stdin, sys.stdout, sys.stdout.isatty()
+        )
+    except AssistantError as exc:
+        _fail(exc)
+    sys.exit(1 if problems else 0)
+
+
+@cli.command()
+@INPUT_OPTION
+@OUTPUT_OPTION
+@click.option("--save", is_flag=True, help="Remember --input/--output in the config file.")
+def devices(input_device: str | None, output_device: str | None, save: bool) -> None:
+    """List microphones and speakers; --input/--output choose, --save remembers.
+
+    '*' marks the device a session would use now."""
+    from assistant.devices_command import device_lines, resolve, save_choice
+    from assistant.dialog import load_dialog
+
+    dialog = load_dialog()
+    try:
+        config = _config()
+        chosen_in = _device(input_device, config.input_device)
+        chosen_out = _device(output_device, config.output_device)
+        found_in, found_out = resolve(chosen_in, "input"), resolve(chosen_out, "output")
+        for line in device_lines(dialog, chosen_in, chosen_out):
+            click.echo(line)
+        click.echo("")
+        if found_in is not None and input_device is not None:
+            click.echo(dialog.line(
+                "devices.chosen_input", index=found_in.index, name=found_in.name))
+        if found_out is not None and output_device is not None:
+            click.echo(dialog.line(
+                "devices.chosen_output", index=found_out.index, name=found_out.name))
+        if save and (input_device is not None or output_device is not None):
+            save_choice(
+                config.path,
+                found_in if input_device is not None else None,
+                found_out if output_device is not None else None,
+            )
+            click.echo(dialog.line("devices.saved", path=config.path))
+        elif input_device is not None or output_device is not None:
+            flags = "".join(
+                f" --{name} {_quoted(value)}"
+                for name, value in (("input", input_device), ("output", output_device))
+                if value is not None
+            )
+            click.echo(dialog.line("devices.try_it", flags=flags))
+        else:
+            click.echo(dialog.line("devices.how_to_choose"))
+    except AssistantError as exc:
+        _fail(exc)
+
+
+def _quoted(value: str) -> str:
+    import shlex
+
+    return shlex.quote(value)
+
+
+@cli.command("config")
+@click.option("--path", "path_only", is_flag=True, help="Print only where the file is.")
+@click.option("--init", is_flag=True, help="Write a file with every key explained (commented).")
+def config_command(path_only: bool, init: bool) -> None:
+    """Where the config file is, what it sets, and the keys it can set."""
+    from assistant.config_file import KEYS, example_text
+    from assistant.dialog import load_dialog
+
+    dialog = load_dialog()
+    path = _config_path()
+    if path_only:
+        click.echo(str(path))
+        return
+    if init:
+        if path.exists():
+            click.echo(dialog.line("config.exists", path=path))
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(example_text(), encoding="utf-8")
+        click.echo(dialog.line("config.created", path=path))
+        return
+    click.echo(dialog.line("config.file", path=path))
+    try:
+        config = _config()
+    except AssistantError as exc:
+        _fail(exc)
+    if not config.exists:
+        click.echo(dialog.line("config.missing"))
+    values = config.set_values()
+    if values:
+        from assistant.config_file import toml_value
+
+        click.echo(dialog.line("config.set_header"))
+        for name, value in values:
+            click.echo(f"  {name} = {toml_value(value)}")
+    elif config.exists:
+        click.echo(dialog.line("config.nothing_set"))
+    click.echo(dialog.line("config.keys_header"))
+    width = max(len(key.name) for key in KEYS)
+    for key in KEYS:
+        click.echo(f"  {key.name:<{width}}  {key.about}")
 
 
 def _env_model() -> Path | None:

@@ -64,3 +64,26 @@ class ListenSettings:
     sample_rate_hertz: int = 16000
     block_seconds: float = 0.05
     search_dirs: tuple[Path, ...] = field(default_factory=tuple)
+    echo_cancel: bool = True
+    """Take the assistant's own voice out of the microphone before recognizing."""
+    echo_tail_seconds: float = 0.2
+    """Echo canceller filter length: room reverb plus timestamp error."""
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """`massage-assistant check`: how long it waits for each answer and for "stop"."""
+
+    listen_s: float = 8.0
+    """How long to listen for "stop" on each try."""
+    tries: int = 2
+    answer_timeout_s: float = 30.0
+    """A yes/no answer (typed or spoken) not given in this long counts as no answer."""
+    after_prompt_s: float = 0.3
+    """Audio from this soon after the assistant stops talking is ignored: its own voice."""
+    heard_wait_s: float = 1.5
+    """After an early (partial) "stop", how long to wait for the final result."""
+    low_level_dbfs: float = -45.0
+    """A loudest block quieter than this: the microphone hardly hears the user."""
+    high_level_dbfs: float = -4.0
+    """A loudest block louder than this (RMS): the input is overloaded."""

@@ -1,0 +1,1 @@
+"""`massage-assistant check`: the first-run sound check, before oiling the hands."""

@@ -1,0 +1,71 @@
+"""Opens the real parts for the check (recognizer, speakers, microphone) and runs it.
+
+A part that cannot be opened is passed on as missing with its reason, so the
+check reports it with a fix instead of stopping at the first problem.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TextIO
+
+from assistant.check.hearing import Hearing
+from assistant.check.report import Report, TypedAnswers
+from assistant.check.steps import Parts, SoundCheck, Speaker
+from assistant.dialog import load_dialog
+from assistant.errors import AssistantError
+from assistant.listening.engines import EngineChoice
+from assistant.settings import CheckSettings, ListenSettings, SpeechSettings
+from assistant.vocabulary import load_vocabulary
+
+
+def run_check(
+    listen: ListenSettings,
+    speech: SpeechSettings,
+    env_model: Path | None,
+    settings: CheckSettings,
+    stdin: TextIO,
+    stdout: TextIO,
+    live: bool,
+) -> int:
+    """The number of problems found (0: all good)."""
+    from assistant.adapters.sounddevice_io import MicrophoneStream, find_device
+    from assistant.listening.engines import describe_engine, open_recognizer
+    from assistant.speech.spoken_voice import open_spoken_voice
+
+    with ExitStack() as stack:
+        engine: EngineChoice | None = None
+        engine_error = mic_error = speaker_error = None
+        hearing: Hearing | None = None
+        try:
+            engine = describe_engine(listen, env_model)
+            hearing = Hearing(open_recognizer(listen, env_model))
+        except AssistantError as exc:
+            engine, engine_error = None, str(exc)
+        if hearing is not None:
+            try:
+                mic = MicrophoneStream(
+                    hearing.feed,
+                    sample_rate_hertz=hearing.recognizer.sample_rate,
+                    block_seconds=listen.block_seconds,
+                    device=listen.input_device,
+                )
+                mic.start()
+                stack.callback(mic.close)
+            except AssistantError as exc:
+                hearing, mic_error = None, str(exc)
+        speaker: Speaker | None = None
+        speaker_name = ""
+        try:
+            voice = open_spoken_voice(speech)
+            stack.callback(voice.close)
+            speaker = voice
+            speaker_name = find_device(speech.output_device, "output").name
+        except AssistantError as exc:
+            speaker_error = str(exc)
+        parts = Parts(engine, engine_error, speaker, speaker_name, speaker_error, hearing,
+                      mic_error)
+        check = SoundCheck(parts, TypedAnswers(stdin), Report(stdout, live), load_dialog(),
+                           load_vocabulary(), settings)
+        return check.run()

@@ -1,0 +1,1 @@
+"""The live terminal screen during a session; plain lines stay the fallback."""
