@@ -99,3 +99,14 @@ def test_words_that_are_not_a_whole_phrase_are_ignored() -> None:
     s = spotter()
     assert s.consider(heard("please slower now", 1.0, 2.0), 0.0).reason == "unknown"
     assert s.consider(heard("", 1.0, 2.0), 0.0).reason == "unknown"
+
+
+def test_another_phrase_of_the_same_command_in_its_own_line_is_its_own_voice() -> None:
+    line = Line(LINE, started_at=100.0, duration_s=5.0)
+    sp = spotter([line])
+    said_at = 100.0 + 5.0 * LINE.lower().index("stop") / len(LINE)
+    assert sp.consider(heard("stop it", said_at - 100, said_at - 99.6), 100.0).reason == "own_voice"
+    hurts_at = 100.0 + 5.0 * LINE.lower().index("hurts") / len(LINE)
+    assert sp.consider(heard("that hurts", hurts_at - 100, hurts_at - 99.6), 100.0).reason == (
+        "own_voice"
+    )

@@ -98,10 +98,19 @@ class CommandSpotter:
         talking = self._speech_during(start, end)
         if talking and not priority:
             return Decision(None, "talking")
-        if any(self._is_own_words(line, phrase, start, end) for line in talking):
+        said = self._said_forms(intent, phrase)
+        if any(self._is_own_words(line, form, start, end) for line in talking for form in said):
             return Decision(None, "own_voice")
         self._acted = [*self._acted[-20:], (start, end)]
         return Decision(Command(intent, phrase, "voice"), "accepted")
+
+    def _said_forms(self, intent: str, phrase: str) -> list[str]:
+        """What in a spoken line could have been heard as this command: any phrase of its
+        intent ("stop it" misheard from "stop right away") and the heard phrase's longer
+        words ("it hurts" misheard from "if anything hurts")."""
+        forms = [phrase, *self.vocabulary.phrases_for(frozenset({intent}))]
+        forms += [word for word in phrase.split() if len(word) >= 4]
+        return list(dict.fromkeys(normalize(f) for f in forms))
 
     def _speech_during(self, start: float, end: float) -> list[PlayedLine]:
         if self.playback is None:
