@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "download_model.py"
+from tests.scripts_loader import load_script
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("download_model", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["download_model"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-dm = _load()
+dm = load_script("download_model")
 
 
 def make_zip(path: Path, members: dict[str, bytes]) -> tuple[str, int]:

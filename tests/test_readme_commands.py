@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from assistant.vocabulary import load_vocabulary
+from tests.scripts_loader import load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "readme_commands.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("readme_commands", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["readme_commands"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-readme_commands = _load()
+readme_commands = load_script("readme_commands")
 
 
 def test_the_readme_table_is_up_to_date() -> None:
