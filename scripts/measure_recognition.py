@@ -2,7 +2,9 @@
 
 Prints one table: recall of "stop" (and any other folder word that is a command)
 on real recordings, false accepts per non-command folder, false activations in
-read speech, recall per synthesized phrase, set_phrases time and CPU cost.
+read speech, recall per synthesized phrase (espeak-ng voices and a Piper neural
+voice at several length scales, with recall per voice and per family), set_phrases
+time and CPU cost.
 Everything is fed as a continuous stream, the way the microphone feeds it.
 
     .venv/bin/python scripts/measure_recognition.py                 # full sets
@@ -38,6 +40,16 @@ FOLDERS = ("stop", "go", "yes", "no", "up", "down", "left", "right", "on", "off"
            "_unknown_", "_silence_")
 READ_VOICES = ss.VOICES[:3]
 SNR_DB = 15.0
+PIPER_SPEAKERS = tuple(ss.Speaker.piper(scale) for scale in (0.85, 1.0, 1.15))
+"""The Piper voice in the synthesized set, slower and faster (quick: the middle one)."""
+
+
+def synth_speaker(arg: str) -> ss.Speaker:
+    """A synth job's voice: an espeak-ng name from ss.VOICES, or a speaker spec."""
+    for voice, rate, pitch in ss.VOICES:
+        if voice == arg:
+            return ss.Speaker.espeak(voice, rate, pitch)
+    return ss.Speaker.parse(arg)
 
 
 @dataclasses.dataclass
@@ -107,10 +119,10 @@ def task(kind: str, arg: str, opts: Options) -> dict[str, Any]:
         files = ss.clips(arg, 25 if opts.quick else None)
         pieces = [(f.name, ss.padded(read_wav(f), 1.0, 1.0, seed=i)) for i, f in enumerate(files)]
     elif kind == "synth":
-        voice, rate, pitch = next(v for v in ss.VOICES if v[0] == arg)
+        speaker = synth_speaker(arg)
         noise = ss.room_noise(ss.RATE * 4, seed=1)
         for phrase in vocab.all_phrases():
-            x = ss.synthesize(phrase, voice, rate, pitch)
+            x = ss.speak(phrase, speaker)
             pieces.append((phrase, x))
             pieces.append((phrase + "|noisy", ss.mix(x, noise, SNR_DB)))
         gap = 1.0
@@ -199,17 +211,22 @@ def report(results: list[dict[str, Any]], vocab: Vocabulary, set_ms: float) -> d
         print(f"{r['arg']:<14} {r['audio']:7.1f} s  commands {len(dets):>3} (partials "
               f"{len(partials)}): {', '.join(dets[:6])}")
 
-    print("\n== synthesized commands (espeak-ng voices; clean and room noise at "
+    print("\n== synthesized commands (espeak-ng and Piper voices; clean and room noise at "
           f"{SNR_DB:.0f} dB SNR)")
     hits: dict[str, list[bool]] = defaultdict(list)
+    by_voice: dict[str, list[bool]] = defaultdict(list)
+    by_family: dict[str, list[bool]] = defaultdict(list)
     early_hits: dict[str, list[bool]] = defaultdict(list)
     wrong_syn: Counter[str] = Counter()
     for r in (r for r in results if r["kind"] == "synth"):
+        speaker = synth_speaker(r["arg"])
         for it in r["items"]:
             phrase = it["label"].split("|")[0]
             want = intent(vocab, phrase)
             got = [intent(vocab, t) for t, f in it["heard"] if f]
             hits[phrase].append(want in got)
+            by_voice[speaker.spec].append(want in got)
+            by_family[speaker.engine].append(want in got)
             early_hits[phrase].append(
                 any(intent(vocab, t) == want for t, f in it["heard"] if not f))
             wrong_syn.update(g or "?" for g in got if g != want)
@@ -223,6 +240,10 @@ def report(results: list[dict[str, Any]], vocab: Vocabulary, set_ms: float) -> d
                                 "wrong_intent": sum(wrong_syn.values())}
         print(f"  {'all':<18} {np.mean(allok):.3f} over {len(allok)}; wrong intents "
               f"{sum(wrong_syn.values())}: {wrong_syn.most_common(5)}")
+        for name, groups in (("voice", by_voice), ("family", by_family)):
+            for key, ok in groups.items():
+                summary[f"synth/{name}/{key}"] = {"recall": float(np.mean(ok)), "n": len(ok)}
+                print(f"  {name} {key:<25} {np.mean(ok):.3f} over {len(ok)}")
 
     cpu = sum(r["cpu"] for r in results)
     audio = sum(r["audio"] for r in results)
@@ -261,6 +282,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "synth" in kinds:
         voices = ss.VOICES[:2] if args.quick else ss.VOICES
         jobs += [("synth", v[0]) for v in voices]
+        missing = ss.piper_missing()
+        if missing is None:
+            piper = PIPER_SPEAKERS[1:2] if args.quick else PIPER_SPEAKERS
+            jobs += [("synth", s.spec) for s in piper]
+        else:
+            print(f"no Piper voice: {missing}")
     if "read" in kinds:
         jobs += [("read", "librivox")] + [("read", v[0]) for v in READ_VOICES]
     with ProcessPoolExecutor(max_workers=args.workers) as pool:

