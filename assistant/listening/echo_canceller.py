@@ -41,6 +41,8 @@ _RES_RELEASE = 0.5
 """Per frame, how fast the gain comes back up."""
 _GAP_TOLERANCE_S = 0.015
 """A microphone block this far from where counting puts it re-anchors the count."""
+_DRIFT_FOLLOW = 0.02
+"""Per block, how much of a small timing deviation is taken as the clocks' drift."""
 _SHIFT_TOLERANCE_S = 0.004
 """Two speaker blocks in a row this far (and alike) from where counting puts them start a
 new stretch: an underrun shifted the sound. PortAudio stamps the first block after an
@@ -106,6 +108,8 @@ class EchoReference:
         self._resampler: StreamResampler | None = None
         self._in_rate = 0
         self._expected = 0.0
+        self._drift = 0.0
+        """The block times' slow drift from plain counting (clock rates differ)."""
         self._stretch_time = 0.0
         self._stretch_in = 0
         self._stray: float | None = None
@@ -125,12 +129,14 @@ class EchoReference:
         while self._pending:
             block, at, rate = self._pending.popleft()
             off = at - self._expected
+            jump = off - self._drift
             if self._resampler is None or rate != self._in_rate:
-                self._new_stretch(at, rate)
-            elif abs(off) <= _SHIFT_TOLERANCE_S:
+                self._new_stretch(at, rate, None)
+            elif abs(jump) <= _SHIFT_TOLERANCE_S:
                 self._stray = None
+                self._drift += _DRIFT_FOLLOW * jump
             elif self._stray is not None and abs(off - self._stray) <= _SHIFT_TOLERANCE_S:
-                self._new_stretch(at, rate)
+                self._new_stretch(at, rate, jump)
             else:
                 self._stray = off
                 self.glitches += 1
@@ -141,13 +147,20 @@ class EchoReference:
             self._stretch_out += len(out)
             self._expected = self._stretch_time + self._stretch_in / rate
 
-    def _new_stretch(self, at: float, rate: int) -> None:
+    def _new_stretch(self, at: float, rate: int, jump: float | None) -> None:
+        """Start counting again from this block. Placed by the `jump` off the clock's
+        trend, not by `at` itself: the stream's clock drifts from time.monotonic()
+        (0.45 ms/s measured in the room) and the microphone's count drifts with it."""
         if self.anchor is None:
             self.anchor = at
+        if jump is None:
+            self._stretch_at = round((at - self.anchor) * self.rate)
+        else:
+            self._stretch_at += self._stretch_out + round(jump * self.rate)
         self._resampler = StreamResampler(rate, self.rate)
         self._in_rate = rate
-        self._stretch_at = round((at - self.anchor) * self.rate)
-        self._stretch_time = self.anchor + self._stretch_at / self.rate
+        self._stretch_time = at
+        self._drift = 0.0
         self._stretch_out = 0
         self._stretch_in = 0
         self._stray = None
@@ -298,6 +311,7 @@ class EchoCanceller:
         self._out = np.zeros(0, dtype=np.float32)
         self._mic_anchor: float | None = None
         self._mic_count = 0
+        self._mic_drift = 0.0
         self._offset = 0
         self._lag = _LagTracker()
         self._glitches = 0
@@ -350,9 +364,15 @@ class EchoCanceller:
         """Map mic samples to reference indices by counting; re-anchor only on a jump."""
         start = self._mic_count + len(self._in)
         anchor = self._mic_anchor
-        if anchor is None or abs(at - (anchor + start / self.rate)) > _GAP_TOLERANCE_S:
+        if anchor is None:
             anchor = self._mic_anchor = at - start / self.rate
-            self._estimator.restart()
+        else:
+            jump = at - (anchor + start / self.rate) - self._mic_drift
+            if abs(jump) > _GAP_TOLERANCE_S:  # samples lost: the count moves, not the trend
+                anchor = self._mic_anchor = anchor + jump
+                self._estimator.restart()
+            else:
+                self._mic_drift += _DRIFT_FOLLOW * jump
         if self.reference.anchor is not None:
             self._offset = round((anchor - self.reference.anchor) * self.rate)
 
