@@ -15,7 +15,8 @@ from assistant.dialog import Dialog, load_dialog
 from assistant.errors import AudioUnavailable
 from assistant.events import Event, EventLog
 from assistant.listening.echo_canceller import EchoCanceller, EchoReference
-from assistant.listening.listener import Listener
+from assistant.listening.input_recording import InputRecording
+from assistant.listening.listener import Holdable, Listener
 from assistant.listening.spotter import CommandSpotter, PlaybackHistory
 from assistant.memory import Memory
 from assistant.ports import Voice
@@ -83,6 +84,13 @@ def _echo_canceller(
     return EchoCanceller(reference, tail_seconds=listen.echo_tail_seconds)
 
 
+def _holdable(listen: ListenSettings, playback: PlaybackHistory | None) -> Holdable | None:
+    """The player, when the user talking over the assistant should hold its line."""
+    from assistant.speech.player import Player
+
+    return playback if listen.barge_in and isinstance(playback, Player) else None
+
+
 def _open_listener(
     listen: ListenSettings,
     options: RunOptions,
@@ -99,9 +107,11 @@ def _open_listener(
 
     `level` also gets every block, for the screen's meter (it only keeps a reference)."""
     from assistant.adapters.sounddevice_io import MicrophoneStream
-    from assistant.listening.engines import describe_engine, open_recognizer
+    from assistant.listening.engines import describe_engine
+    from assistant.listening.recognizer_process import RecognizerProcess
 
-    recognizer = open_recognizer(listen, options.env_model)
+    recognizer = RecognizerProcess(listen, options.env_model)
+    stack.callback(recognizer.close)
     listener = Listener(
         recognizer,
         CommandSpotter(vocabulary, playback),
@@ -110,6 +120,9 @@ def _open_listener(
         events,
         interrupt=voice.silence,
         echo=_echo_canceller(listen, playback, recognizer.sample_rate),
+        barge_in=_holdable(listen, playback),
+        recording=(InputRecording(listen.save_audio_dir, recognizer.sample_rate)
+                   if listen.save_audio_dir else None),
     )
     feed = listener.feed
     if level is not None:

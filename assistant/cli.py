@@ -141,6 +141,12 @@ def routines() -> None:
 @OUTPUT_OPTION
 @SAVE_DEVICES_OPTION
 @click.option("--plain", is_flag=True, help="Plain printed lines instead of the live screen.")
+@click.option(
+    "--save-audio",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep microphone.wav and heard.wav (what the recognizer got) in this folder.",
+)
 def start(
     routine_name: str | None,
     mode: str | None,
@@ -159,6 +165,7 @@ def start(
     output_device: str | None,
     save_devices: bool,
     plain: bool,
+    save_audio: Path | None,
 ) -> None:
     """Start a guided session. Say or type: pause, resume, slower, less pressure, stop...
 
@@ -186,7 +193,8 @@ def start(
             "chimes": _pick(chimes, config.chimes),
         }
         speech_flags = {key: value for key, value in given.items() if value is not None}
-        listen = _listen_settings(engine, model_path, config, input_device)
+        listen = replace(_listen_settings(engine, model_path, config, input_device),
+                         save_audio_dir=save_audio)
         output = _device(output_device, config.output_device)
         if not text_mode:
             _choose_devices(listen.input_device, output, save_devices, config)

@@ -54,6 +54,10 @@ class SpeechSettings:
     output_device: str | int | None = None
     blocksize_frames: int = 256
     """Output block: small, so a cut-off takes effect within a few milliseconds."""
+    output_latency_s: float = 0.03
+    """Audio buffered ahead of the speakers. Less makes a cut-off quicker, but the
+    recognizer on the other core then starves the output (two underruns a second with
+    PortAudio's "low", 12 ms, in the room): each one moves the echo the canceller learnt."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ class ListenSettings:
     """Take the assistant's own voice out of the microphone before recognizing."""
     echo_tail_seconds: float = 0.2
     """Echo canceller filter length: room reverb plus timestamp error."""
+    barge_in: bool = True
+    """Hold the assistant's line the moment the user talks over it (needs echo_cancel)."""
+    save_audio_dir: Path | None = None
+    """Keep microphone.wav and heard.wav (what the recognizer got) here, for debugging."""
 
 
 @dataclass(frozen=True)

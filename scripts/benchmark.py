@@ -1069,6 +1069,7 @@ def stop_latency_metrics(bench: RoomBench, run: Launch, trials: int,
         print(f"    stop trial {i + 1}/{trials}: {label}", flush=True)
     cut = [t for t in results if t.outcome == "cut"]
     got = [t.latency_ms for t in cut if t.latency_ms is not None]
+    decided = [t.request_ms for t in cut if t.request_ms is not None]
     chimes = [t.chime_ms for t in cut if t.chime_ms is not None]
     missed = [t.heard for t in results if t.outcome == "missed"]
     preempted = [t.heard for t in results if t.outcome == "preempted"]
@@ -1087,6 +1088,10 @@ def stop_latency_metrics(bench: RoomBench, run: Launch, trials: int,
         Metric("stop_latency_p50_ms", percentile(got, 50), "ms", None, len(got), note, details),
         Metric("stop_latency_p95_ms", percentile(got, 95), "ms", ("<=", 300.0), len(got),
                "end of 'stop' to the assistant's last sound before the stop chime"),
+        Metric("stop_decided_p95_ms", percentile(decided, 95), "ms", None, len(decided),
+               f"end of 'stop' to the recognizer's verdict (p50 "
+               f"{_fmt(percentile(decided, 50), 'ms')}); the line is held from the user's "
+               "first ~100 ms, so silence comes first"),
         Metric("stop_chime_p95_ms", percentile(chimes, 95), "ms", None, len(chimes),
                "upper bound: end of 'stop' to the stop chime"),
         Metric("stop_missed", float(len(missed)), "count", ("==", 0.0), len(results),
@@ -1139,25 +1144,40 @@ def ack_latency_metrics(bench: RoomBench, run: Launch, trials: int) -> list[Metr
 
 
 def proc_usage(pid: int, seconds: float) -> tuple[float, float, int]:
-    """CPU % of one core and peak RSS (MB) of `pid` over `seconds`, from /proc."""
+    """CPU % of one core and peak RSS (MB) of `pid` and its children (the recognizer runs
+    in one) over `seconds`, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
 
-    def cpu() -> float:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15)
+    def family() -> list[int]:
+        kids = Path(f"/proc/{pid}/task/{pid}/children")
+        return [pid, *(int(c) for c in kids.read_text().split())] if kids.exists() else [pid]
 
-    def rss() -> float:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+    def cpu(of: list[int]) -> dict[int, float]:
+        out = {}
+        for p in of:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+                out[p] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return out
 
-    c0, t0 = cpu(), time.monotonic()
-    peak, samples = rss(), 1
+    def rss(of: list[int]) -> float:
+        total = 0.0
+        for p in of:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+        return total
+
+    pids = family()
+    c0, t0 = cpu(pids), time.monotonic()
+    peak, samples = rss(pids), 1
     while time.monotonic() - t0 < seconds:
         time.sleep(0.5)
-        peak, samples = max(peak, rss()), samples + 1
-    return 100 * (cpu() - c0) / (time.monotonic() - t0), peak, samples
+        peak, samples = max(peak, rss(pids)), samples + 1
+    c1 = cpu(pids)
+    used = sum(c1[p] - c0[p] for p in c1 if p in c0)
+    return 100 * used / (time.monotonic() - t0), peak, samples
 
 
 def read_alone(bench: RoomBench, run: Launch, cap_s: float) -> str:
@@ -1173,11 +1193,12 @@ def read_alone(bench: RoomBench, run: Launch, cap_s: float) -> str:
     return f"cut at {cap_s:.0f} s"
 
 
-def self_trigger_metric(bench: RoomBench, quick: bool) -> Metric:
+def self_trigger_metric(bench: RoomBench, quick: bool) -> list[Metric]:
     """The assistant reads the quick routine into the room by itself: nothing may fire."""
     modes = ("self",) if quick else ("self", "partner")
     cap_s = 20.0 if quick else 300.0
     commands: list[Event] = []
+    holds: list[Event] = []
     decisions: dict[str, int] = {}
     runs: list[str] = []
     spoken_s = 0.0
@@ -1190,14 +1211,21 @@ def self_trigger_metric(bench: RoomBench, quick: bool) -> Metric:
             for e in run.live.events():
                 if e["type"] == "command":
                     commands.append({**e, "mode": mode})
+                elif e["type"] == "barge_in":
+                    holds.append({**e, "mode": mode})
                 elif e["type"] == "heard":
                     decisions[e["decision"]] = decisions.get(e["decision"], 0) + 1
         finally:
             bench.end(run)
-    return Metric("self_triggers", float(len(commands)), "count", ("==", 0.0), len(modes),
-                  f"{spoken_s:.0f} s of the quick routine; " + "; ".join(runs),
-                  {"commands": commands, "heard_decisions": decisions, "runs": runs,
-                   "spoken_s": spoken_s})
+    return [
+        Metric("self_triggers", float(len(commands)), "count", ("==", 0.0), len(modes),
+               f"{spoken_s:.0f} s of the quick routine; " + "; ".join(runs),
+               {"commands": commands, "heard_decisions": decisions, "runs": runs,
+                "spoken_s": spoken_s}),
+        Metric("false_holds", float(len(holds)), "count", None, len(modes),
+               "times its own voice was taken for the user talking over it (the line "
+               "pauses about a second)", {"holds": holds}),
+    ]
 
 
 def engine_in_use(run: Launch) -> str:
@@ -1214,7 +1242,8 @@ def usage_metrics(run: Launch, quick: bool, state: str | None) -> list[Metric]:
     return [
         Metric("cpu_percent", cpu, "%", ("<=", 25.0), samples,
                f"one core = 100 %; {seconds:.0f} s quiet, {state}, listening"),
-        Metric("rss_mb", rss, "MB", rss_target, samples, f"peak VmRSS ({engine})"),
+        Metric("rss_mb", rss, "MB", rss_target, samples,
+               f"peak VmRSS, with the recognizer's process ({engine})"),
     ]
 
 
@@ -1278,7 +1307,7 @@ def live_phases(bench: RoomBench, notes: list[str]) -> list[Metric]:
             notes.append(f"the program never reached the routine: {run.live.stderr()[-400:]}")
     finally:
         bench.end(run)
-    phase("self-trigger runs", lambda: [self_trigger_metric(bench, quick)])
+    phase("self-trigger runs", lambda: self_trigger_metric(bench, quick))
     words = bench.first_words
     out.append(Metric("first_word_s", max(words) if words else None, "s", ("<=", 2.0),
                       len(words), "worst of the launches", {"launches": words}))
@@ -1289,8 +1318,9 @@ def live_phases(bench: RoomBench, notes: list[str]) -> list[Metric]:
 
 METRIC_ORDER = (
     "accuracy_stop_real", "accuracy", "accuracy_espeak", "accuracy_piper", "false_accept_rate",
-    "false_activations_per_hour", "self_triggers", "stop_latency_p50_ms", "stop_latency_p95_ms",
-    "stop_chime_p95_ms", "stop_missed", "ack_latency_p50_ms", "ack_latency_p95_ms",
+    "false_activations_per_hour", "self_triggers", "false_holds", "stop_latency_p50_ms",
+    "stop_latency_p95_ms", "stop_decided_p95_ms", "stop_chime_p95_ms", "stop_missed",
+    "ack_latency_p50_ms", "ack_latency_p95_ms",
     "first_word_s", "cpu_percent", "rss_mb",
 )
 
@@ -1325,6 +1355,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="stop / acknowledgement trials (default 20, quick 3)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--offline-only", action="store_true", help="skip the room")
+    parser.add_argument("--room-only", action="store_true",
+                        help="only the live metrics in the room (no recognition of clips)")
     parser.add_argument("--user-voice", default=None, type=_speaker, metavar="SPEC",
                         help="the simulated user's voice: 'piper:1.0' (Piper at a length "
                         "scale; 'piper:joe:0.9' names the voice) or an espeak-ng "
@@ -1384,8 +1416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.user_voice.engine == "piper" and (missing := ss.piper_missing(args.user_voice.voice)):
         notes.append(f"the simulated user speaks espeak-ng ({ESPEAK_USER_VOICE}): {missing}")
         args.user_voice = ESPEAK_USER_VOICE
-    print("offline recognition...", flush=True)
-    metrics += offline_metrics(args.engine, args.model, args.quick, notes)
+    if not args.room_only:
+        print("offline recognition...", flush=True)
+        metrics += offline_metrics(args.engine, args.model, args.quick, notes)
     if not args.offline_only:
         print("live session in the room...", flush=True)
         metrics += live_metrics(args, rng, notes)

@@ -353,3 +353,63 @@ def test_printed_voice_prints_lines_only() -> None:
 def test_printed_voice_without_a_stream_stays_quiet(capsys: pytest.CaptureFixture[str]) -> None:
     PrintedVoice().say("Press gently.")
     assert capsys.readouterr().out == ""
+
+
+# -- hold and release (barge-in) ---------------------------------------------------------
+
+
+def words(*levels: float, frames: int = 50, gap: int = 20) -> FloatAudio:
+    """Loud 'words' of `frames` frames with silent gaps between them."""
+    parts = []
+    for level in levels:
+        parts += [tone(level, frames), tone(0.0, gap)]
+    return np.concatenate(parts)
+
+
+def test_hold_pauses_within_a_block_and_release_resumes_at_the_word_start(
+    player: Player, stream: PullStream
+) -> None:
+    line = words(0.5, 0.6, 0.7)  # word 2 is frames 70..119
+    player.play(line, text="a line")
+    stream.pull(9)  # 90 frames: 20 into word 2
+    assert player.hold()
+    held = stream.pull(10)
+    assert np.all(held[BLOCK:] == 0.0), "silent from the second block on"
+    assert player.busy(), "the rest of the line is still to come"
+    player.release()
+    resumed = stream.pull(10)
+    start = int(np.flatnonzero(resumed)[0])
+    assert resumed[start] == pytest.approx(0.6), "carries on with word 2, from its start"
+    assert np.count_nonzero(resumed == np.float32(0.6)) == 50, "the whole word again"
+    parts = [r for r in player.recent(0.0) if r.text == "a line"]
+    assert len(parts) == 2 and parts[0].cut and parts[0].ended_at is not None
+    assert parts[1].started_at > parts[0].ended_at, "the rest starts after the hold"
+
+
+def test_nothing_new_starts_while_held(player: Player, stream: PullStream) -> None:
+    player.play(words(0.5), text="first")
+    player.play(words(0.25), text="second")
+    stream.pull(2)
+    assert player.hold()
+    assert not stream.pull(20)[BLOCK:].any()
+    player.release()
+    assert np.isclose(stream.pull(20), 0.25).any()
+
+
+def test_silence_ends_a_hold_and_drops_the_rest(player: Player, stream: PullStream) -> None:
+    player.play(words(0.5, 0.5), text="line")
+    stream.pull(3)
+    assert player.hold()
+    stream.pull(3)
+    player.silence()
+    player.play(tone(0.1, 30), text="ack")
+    out = stream.pull(10)
+    assert np.isclose(out, 0.1).sum() == 30 and not np.isclose(out, 0.5).any()
+    stream.pull(5)
+    assert not player.busy()
+
+
+def test_hold_with_nothing_playing_does_nothing(player: Player, stream: PullStream) -> None:
+    assert not player.hold()
+    player.play(tone(0.3, 20), text="later")
+    assert np.isclose(stream.pull(3), 0.3).sum() == 20

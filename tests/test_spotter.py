@@ -110,3 +110,33 @@ def test_another_phrase_of_the_same_command_in_its_own_line_is_its_own_voice() -
     assert sp.consider(heard("that hurts", hurts_at - 100, hurts_at - 99.6), 100.0).reason == (
         "own_voice"
     )
+
+
+def test_with_barge_in_a_command_over_the_assistant_needs_the_user_noticed() -> None:
+    line = Line("Make small thumb circles on your sole, from the heel to each toe.", 10.0, 5.0)
+    s = spotter([line])
+    s.require_barge_in()
+    assert s.consider(heard("stop", 2.0, 2.4, final=False), 10.0).reason == "talking", (
+        "no barge-in: the canceller's leftovers of its own voice"
+    )
+    s.note_barge_in(12.1)
+    assert s.consider(heard("stop", 2.0, 2.4, final=False), 10.0).reason == "accepted"
+
+
+def test_with_barge_in_any_command_over_the_held_line_counts_but_not_its_own_words() -> None:
+    s = spotter([Line(LINE, 10.0, 5.0)])
+    s.require_barge_in()
+    s.note_barge_in(12.6)
+    decision = s.consider(heard("slower", 2.5, 2.9), 10.0)
+    assert decision.reason == "accepted" and decision.command is not None
+    s.note_barge_in(11.2)
+    assert s.consider(heard("less pressure", 1.0, 1.8), 10.0).reason == "own_voice"
+
+
+def test_words_after_where_the_line_was_cut_were_never_said() -> None:
+    line = Line("Stopped. Rest your hands, and say resume when you are ready.", 10.0, 4.0,
+                ended_at=10.9)
+    s = spotter([line])
+    s.require_barge_in()
+    s.note_barge_in(10.9)
+    assert s.consider(heard("resume", 1.0, 1.4), 10.0).reason == "accepted"

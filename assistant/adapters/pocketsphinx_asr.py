@@ -276,7 +276,8 @@ class PocketsphinxRecognizer:
             self._start_utterance(self._utt_end_s)
         elif not self._in_utt:
             self._start_utterance(self._stream_offset_s + ep.speech_start)
-        self._engine(lambda: self._decoder.process_raw(speech), "failed on audio")
+        if speech:  # the endpointer may hand back an empty tail; the decoder raises
+            self._engine(lambda: self._decoder.process_raw(speech), "failed on audio")
         self._utt_frames += len(speech) // 2 * self._FRAMES_PER_SECOND // self.sample_rate
         if not ep.in_speech:
             return [*out, *self._finish_utterance()]

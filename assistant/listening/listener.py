@@ -3,6 +3,10 @@
 The microphone callback only calls `feed()` (a queue put); everything slow happens
 here. The grammar follows the session state; stop, pause and pain silence the
 speakers straight from this thread, before the session even sees the command.
+
+Barge-in (with an echo canceller and something to hold): when the user starts talking
+over the assistant, its line is held at once, so the recognizer hears the rest of the
+word clean; a command then acts, anything else lets the line carry on.
 """
 
 from __future__ import annotations
@@ -10,9 +14,13 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import asdict
+from typing import Protocol
 
 from assistant.events import EventLog
+from assistant.listening.barge_in import BargeInSettings
 from assistant.listening.echo_canceller import EchoCanceller
+from assistant.listening.input_recording import InputRecording
 from assistant.listening.spotter import CommandSpotter
 from assistant.ports import Heard, Recognizer
 from assistant.session import Command
@@ -20,6 +28,13 @@ from assistant.vocabulary import Vocabulary
 
 Block = tuple[bytes, float]
 """16-bit mono PCM and the time.monotonic() of its first sample."""
+
+
+class Holdable(Protocol):
+    """The output path: pause a line while the user talks over it, then carry on."""
+
+    def hold(self) -> bool: ...
+    def release(self) -> None: ...
 
 
 class Listener:
@@ -32,9 +47,12 @@ class Listener:
         events: EventLog | None = None,
         interrupt: Callable[[], None] | None = None,
         echo: EchoCanceller | None = None,
+        barge_in: Holdable | None = None,
+        recording: InputRecording | None = None,
     ) -> None:
         """`echo`, if given, cleans each block of the assistant's own voice on this thread
-        (never in the microphone callback) before the recognizer hears it."""
+        (never in the microphone callback) before the recognizer hears it; with
+        `barge_in` too, the user talking over the assistant holds its line."""
         self.recognizer = recognizer
         self.spotter = spotter
         self.vocabulary = vocabulary
@@ -49,6 +67,13 @@ class Listener:
         self._stream_start: float | None = None
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
         self._priority = vocabulary.priority_intents()
+        self.barge_in = barge_in if echo is not None else None
+        self.recording = recording
+        self._timing: BargeInSettings = echo.speech.settings if echo else BargeInSettings()
+        self._held_at: float | None = None
+        self._quiet_from: float | None = None
+        if self.barge_in is not None:
+            spotter.require_barge_in()
 
     def feed(self, pcm: bytes, at: float) -> None:
         self._blocks.put((pcm, at))
@@ -65,13 +90,21 @@ class Listener:
     def stop(self) -> None:
         self._blocks.put(None)
         self._thread.join(timeout=5)
+        if self.recording is not None and not self._thread.is_alive():
+            self.recording.close()
+        if self.events is not None and self.echo is not None:
+            self.events.emit("echo_stats", **asdict(self.echo.stats))
 
     def _run(self) -> None:
         while (block := self._blocks.get()) is not None:
             self._apply_grammar()
-            pcm, at = block
+            raw, at = block
+            pcm = raw
             if self.echo is not None:
-                pcm = self.echo.process(pcm, at)
+                pcm = self.echo.process(raw, at)
+                self._follow_barge_in(at + len(pcm) // 2 / self.recognizer.sample_rate)
+            if self.recording is not None:
+                self.recording.add(raw, pcm)
             start = at - self._samples / self.recognizer.sample_rate
             if self._stream_start is None or start < self._stream_start:
                 self._stream_start = start
@@ -97,4 +130,38 @@ class Listener:
             return
         if cmd.intent in self._priority and self.interrupt is not None:
             self.interrupt()
+            self._held_at = None
+        else:
+            self._end_hold("command")
         self.inbox.put(cmd)
+
+    def _follow_barge_in(self, now: float) -> None:
+        """Hold the line when the user starts talking over it; carry on once they have
+        been quiet a moment (time for the recognizer to decide) or after a cap."""
+        if self.barge_in is None or self.echo is None:
+            return
+        speaking = self.echo.user_speaking
+        if self._held_at is None:
+            if speaking and self.echo.assistant_audible and self.barge_in.hold():
+                self._held_at, self._quiet_from = now, None
+                self.spotter.note_barge_in(now)
+                if self.events is not None:
+                    self.events.emit("barge_in", at=round(now - (self._stream_start or now), 2))
+            return
+        if speaking:
+            self._quiet_from = None
+        elif self._quiet_from is None:
+            self._quiet_from = now
+        timing = self._timing
+        if now - self._held_at >= timing.max_hold_s:
+            self._end_hold("timeout")
+        elif self._quiet_from is not None and now - self._quiet_from >= timing.release_after_s:
+            self._end_hold("quiet")
+
+    def _end_hold(self, why: str) -> None:
+        if self._held_at is None or self.barge_in is None:
+            return
+        self._held_at = None
+        self.barge_in.release()
+        if self.events is not None:
+            self.events.emit("barge_in_end", why=why)

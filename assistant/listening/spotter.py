@@ -5,7 +5,10 @@ Rules, in order:
 - stop, pause and pain act on the first hypothesis, the rest wait for the final one;
 - one utterance acts once, however many hypotheses it produces;
 - while the assistant is talking, only priority commands count, and not when the
-  phrase is in the line being spoken at about that moment (its own voice).
+  phrase is in the line being spoken at about that moment (its own voice);
+- with barge-in (`require_barge_in`), a command heard while the assistant talks counts
+  only if the user was noticed talking over it then (see listening/barge_in.py), and
+  then any command may count: the line was held, so the command was heard clean.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class SpotterSettings:
     taken for the assistant's own voice (word timing is estimated from characters)."""
     same_utterance_s: float = 0.5
     """Hypotheses starting this close belong to one utterance, which acts once."""
+    barge_in_margin_s: float = 0.5
+    """How far a barge-in may be from a heard command's span and still be its start."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,16 @@ class CommandSpotter:
         self._valid: frozenset[str] = frozenset(i.name for i in vocabulary.intents)
         self._acted: list[tuple[float, float]] = []
         self._lock = threading.Lock()
+        self._gated = False
+        self._barge_ins: list[float] = []
+
+    def require_barge_in(self) -> None:
+        """From now on, commands heard while the assistant talks need a barge-in."""
+        self._gated = True
+
+    def note_barge_in(self, at: float) -> None:
+        """The user was noticed talking over the assistant at `at` (monotonic s)."""
+        self._barge_ins = [*self._barge_ins[-20:], at]
 
     def set_valid(self, intents: frozenset[str]) -> None:
         with self._lock:
@@ -96,8 +111,11 @@ class CommandSpotter:
                for s, e in self._acted):
             return Decision(None, "duplicate")
         talking = self._speech_during(start, end)
-        if talking and not priority:
-            return Decision(None, "talking")
+        if talking:
+            margin = self.settings.barge_in_margin_s
+            barged = any(start - margin <= t <= end + margin for t in self._barge_ins)
+            if (self._gated and not barged) or (not priority and not barged):
+                return Decision(None, "talking")
         said = self._said_forms(intent, phrase)
         if any(self._is_own_words(line, form, start, end) for line in talking for form in said):
             return Decision(None, "own_voice")
@@ -126,7 +144,8 @@ class CommandSpotter:
 
     def _is_own_words(self, line: PlayedLine, phrase: str, start: float, end: float) -> bool:
         """Is `phrase` in `line` at about the time it was heard? Word times are estimated
-        from character positions, which is close enough for speech at an even rate."""
+        from character positions, which is close enough for speech at an even rate. Words
+        after where the line was cut off or held were never said."""
         text = normalize(line.text)
         if not text:
             return False
@@ -137,7 +156,8 @@ class CommandSpotter:
             if padded[at] == " " and padded[at + len(phrase) + 1] == " ":
                 said_from = line.started_at + line.duration_s * at / len(text)
                 said_to = line.started_at + line.duration_s * (at + len(phrase)) / len(text)
-                if said_from - tolerance <= end and said_to + tolerance >= start:
+                unsaid = line.ended_at is not None and said_from > line.ended_at
+                if not unsaid and said_from - tolerance <= end and said_to + tolerance >= start:
                     return True
             at = text.find(phrase, at + 1)
         return False

@@ -9,6 +9,10 @@ Why it is shaped this way:
   output latency included), not the time it was queued.
 - The callback never takes a lock: it pops from a deque, reads plain attributes and
   appends immutable events; readers fold those events into records under their own lock.
+- `hold()` pauses the line being spoken (the user started talking over it) and
+  `release()` carries on from the start of the word it was held in; `silence()` ends a
+  hold too. The held rest is a new clip at the front of the queue, so a record of what
+  was heard stays true: the first part ended (cut) at the hold, the rest starts later.
 - Taps (`add_tap`) see every block exactly as it goes out, with its DAC time: the echo
   canceller's reference. They run in the audio callback, so they must only copy and queue.
 """
@@ -59,7 +63,7 @@ class NowPlaying:
 class _Clip:
     """A queued clip; the mutable fields belong to the audio callback alone."""
 
-    __slots__ = ("audio", "epoch", "fade_left", "id", "kind", "offset", "text")
+    __slots__ = ("audio", "epoch", "fade_left", "holding", "id", "kind", "offset", "text")
 
     def __init__(self, clip_id: int, text: str, kind: Kind, audio: FloatAudio, epoch: int):
         self.id = clip_id
@@ -69,6 +73,8 @@ class _Clip:
         self.epoch = epoch
         self.offset = 0
         self.fade_left: int | None = None
+        self.holding = False
+        """Fading out for a hold: the rest is queued again, not dropped."""
 
 
 @dataclass
@@ -122,6 +128,9 @@ class Player:
         self._records: dict[int, _Record] = {}
         self._lock = threading.Lock()
         self._taps: tuple[Tap, ...] = ()
+        self._held = False
+        """Set by callers: nothing new starts, and what plays is paused."""
+        self._rewind_s = 0.8
 
     # -- callers' side ---------------------------------------------------------
 
@@ -136,6 +145,22 @@ class Player:
         """Fade out what is playing and drop everything queued, within one callback."""
         with self._lock:
             self._epoch += 1
+            self._held = False
+
+    def hold(self) -> bool:
+        """Pause what is playing within one callback; False when nothing was playing."""
+        with self._lock:
+            playing = self._current is not None and self._current.fade_left is None
+            self._held = playing or self._held
+            return playing
+
+    def release(self) -> None:
+        """Carry on after `hold()`, from the start of the word it stopped in."""
+        self._held = False
+
+    @property
+    def held(self) -> bool:
+        return self._held
 
     def add_tap(self, tap: Tap) -> None:
         """Call `tap` with every output block from now on (see `Tap`)."""
@@ -197,14 +222,18 @@ class Player:
             clip = self._current or self._start_next(dac_time + pos / rate)
             if clip is None:
                 break
-            if clip.fade_left is None and clip.epoch < self._epoch:
+            if clip.fade_left is None and (clip.epoch < self._epoch or self._held):
                 clip.fade_left = min(self._fade_frames, len(clip.audio) - clip.offset)
+                clip.holding = clip.epoch == self._epoch
             pos = self._copy(clip, out, pos)
             if clip.offset >= len(clip.audio) or clip.fade_left == 0:
                 what: Literal["end", "cut"] = "end" if clip.fade_left is None else "cut"
                 self._events.append((what, clip, dac_time + pos / rate))
                 self._current = None
-                self._finished += 1
+                if clip.holding and clip.epoch == self._epoch and clip.offset < len(clip.audio):
+                    self._queue.appendleft(self._rest_of(clip))
+                else:
+                    self._finished += 1
         if pos:
             self._heard_until = dac_time + pos / rate
         self._apply_gain(out)
@@ -213,13 +242,32 @@ class Player:
 
     def _start_next(self, at: float) -> _Clip | None:
         while self._queue:
-            clip = self._queue.popleft()
-            if clip.epoch == self._epoch:
+            if self._queue[0].epoch == self._epoch:
+                if self._held:
+                    return None
+                clip = self._queue.popleft()
                 self._current = clip
-                self._events.append(("start", clip, at))
+                self._events.append(("start", clip, at - clip.offset / self.sample_rate))
                 return clip
+            self._queue.popleft()
             self._finished += 1
         return None
+
+    def _rest_of(self, clip: _Clip) -> _Clip:
+        """What is left of a held clip, from the quiet before the word it was held in
+        (within `_rewind_s`), so the listener hears the word whole when it resumes."""
+        rest = _Clip(next(self._ids), clip.text, clip.kind, clip.audio, clip.epoch)
+        frame = max(1, self.sample_rate // 100)
+        lo = max(0, clip.offset - round(self._rewind_s * self.sample_rate))
+        span = clip.audio[lo : clip.offset]
+        rest.offset = lo
+        if len(span) >= frame:
+            frames = span[: len(span) // frame * frame].reshape(-1, frame)
+            loud = np.sqrt(np.mean(frames**2, axis=1))
+            quiet = np.flatnonzero(loud < 0.03 * (float(np.max(np.abs(clip.audio))) + 1e-9))
+            if quiet.size:
+                rest.offset = lo + int(quiet[-1]) * frame
+        return rest
 
     def _copy(self, clip: _Clip, out: FloatAudio, pos: int) -> int:
         left = len(clip.audio) - clip.offset

@@ -233,7 +233,8 @@ def open_spoken_voice(settings: SpeechSettings) -> SpokenVoice:
     try:
         rate = find_device(settings.output_device, "output").default_rate_hertz
         player = Player(rate)
-        stream = SpeakerStream(player, rate, settings.blocksize_frames, settings.output_device)
+        stream = SpeakerStream(player, rate, settings.blocksize_frames, settings.output_device,
+                               latency=settings.output_latency_s)
         stream.wait_running()
     except BaseException:
         renderer.close()

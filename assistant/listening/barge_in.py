@@ -1,0 +1,70 @@
+"""Barge-in: notice the user talking over the assistant within about 100 ms.
+
+Why: a recognizer cannot hear "stop" well under the assistant's own voice, and waiting
+for it to decide costs a second or more. What the echo canceller leaves is mostly the
+user: when it is loud, and loud against the microphone signal, someone other than the
+assistant is talking. The listener then holds the assistant's speech at once, so the
+rest of the word reaches the recognizer clean; the recognizer decides what it was, and
+speech resumes (from the start of the word it was held in) if it was nothing.
+
+The same evidence keeps the assistant from obeying itself: while it talks, a command
+counts only if a barge-in was noticed around it, since its own voice, however misheard,
+is what the canceller takes out.
+
+Tuned on room recordings (a simulated user saying commands over a whole routine, 21
+utterances): 6 of 10 frames at -45 dBFS and at most 10 dB under the microphone found
+all of them, 70 ms median after their start, with false detections only where the
+canceller had not yet learnt the echo or had just lost it (which `trusted` excludes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BargeInSettings:
+    min_level_db: float = 45.0
+    """Cleaned signal level (dB of int16 RMS; 45 is -45 dBFS) below which it is not speech."""
+    min_ratio_db: float = -10.0
+    """While the assistant is audible: cleaned over microphone energy. Its own voice alone
+    is cancelled 20-40 dB down; the user's voice passes nearly whole."""
+    frames_needed: int = 6
+    window_frames: int = 10
+    """Speech in `frames_needed` of the last `window_frames` canceller frames (10 ms)."""
+    settle_s: float = 1.5
+    """How long the canceller learns the echo before its output is trusted."""
+    release_after_s: float = 0.7
+    """A held line resumes after this long with no user speech (time to recognize)."""
+    max_hold_s: float = 3.0
+    """A held line resumes after this long whatever is heard (noise must not mute it)."""
+
+
+class SpeechOverEcho:
+    """Per canceller frame: is the user speaking? Used on the listener thread only."""
+
+    def __init__(self, settings: BargeInSettings | None = None) -> None:
+        self.settings = settings or BargeInSettings()
+        self._recent: deque[bool] = deque(maxlen=self.settings.window_frames)
+        self._count = 0
+        self.speaking = False
+
+    def frame(self, cleaned: float, mic: float, samples: int, echo: bool, trusted: bool) -> bool:
+        """`cleaned` and `mic` are the frame's energies (sum of squares, int16 units);
+        `echo` whether the assistant is audible in it, `trusted` whether the canceller
+        has learnt the echo well enough to tell."""
+        s = self.settings
+        level = 10 * math.log10(cleaned / samples + 1.0)
+        ratio = 10 * math.log10((cleaned + samples * 100.0) / (mic + samples * 100.0))
+        if echo:
+            voiced = trusted and level >= s.min_level_db and ratio >= s.min_ratio_db
+        else:
+            voiced = level >= s.min_level_db
+        if len(self._recent) == self._recent.maxlen:
+            self._count -= self._recent[0]
+        self._recent.append(voiced)
+        self._count += voiced
+        self.speaking = self._count >= s.frames_needed
+        return self.speaking

@@ -1,0 +1,120 @@
+"""The recognizer in a process of its own, behind the same Recognizer protocol.
+
+Why: pocketsphinx holds Python's GIL while it decodes (measured: another thread waits
+up to 270 ms, 54 ms at p99). The speaker and microphone callbacks are Python and need
+the GIL every few ms, so in one process the output underran twice a second, each
+underrun moved the echo the canceller had learnt, and the user's "stop" went unheard
+under the assistant's own voice. Here the decoding runs in a child process; the
+listener sends each block and waits for the answer on a pipe, and waiting on a pipe
+releases the GIL.
+
+Calls stay synchronous and in order, so results mean exactly what they mean in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import AssistantError
+from assistant.ports import Heard
+from assistant.settings import ListenSettings
+
+_START_TIMEOUT_S = 60.0
+_ANSWER_TIMEOUT_S = 30.0
+
+
+class RecognizerProcessError(AssistantError):
+    """The recognizer's process failed or stopped answering."""
+
+
+def _serve(conn: Connection, settings: ListenSettings, env_model: Path | None) -> None:
+    """The child: open the recognizer, then answer requests until told to stop."""
+    from assistant.listening.engines import open_recognizer
+
+    try:
+        recognizer = open_recognizer(settings, env_model)
+    except BaseException as exc:  # reported to the parent, which raises it there
+        conn.send(("error", exc))
+        return
+    conn.send(("ready", (recognizer.name, recognizer.sample_rate)))
+    while True:
+        try:
+            request, arg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request == "close":
+            return
+        try:
+            if request == "audio":
+                answer: Any = recognizer.accept(arg)
+            elif request == "phrases":
+                recognizer.set_phrases(arg)
+                answer = None
+            else:
+                answer = recognizer.flush()
+            conn.send(("ok", answer))
+        except Exception as exc:
+            conn.send(("error", exc))
+
+
+class RecognizerProcess:
+    """A Recognizer whose engine runs in a child process; see the module docstring."""
+
+    def __init__(self, settings: ListenSettings, env_model: Path | None) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child, settings, env_model), name="recognizer", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self.name, self.sample_rate = self._answer(_START_TIMEOUT_S, "ready")
+
+    def _answer(self, timeout_s: float, expected: str = "ok") -> Any:
+        try:
+            if not self._conn.poll(timeout_s):
+                raise RecognizerProcessError(
+                    f"the recognizer did not answer within {timeout_s:.0f} s")
+            kind, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise RecognizerProcessError(f"the recognizer's process stopped ({exc})") from exc
+        if kind == "error":
+            if isinstance(value, AssistantError):
+                raise value
+            raise RecognizerProcessError(f"the recognizer failed: {value}") from value
+        if kind != expected:
+            raise RecognizerProcessError(f"the recognizer answered {kind!r}, not {expected!r}")
+        return value
+
+    def _call(self, request: str, arg: object = None) -> Any:
+        try:
+            self._conn.send((request, arg))
+        except (OSError, ValueError) as exc:
+            raise RecognizerProcessError(f"the recognizer's process stopped ({exc})") from exc
+        return self._answer(_ANSWER_TIMEOUT_S)
+
+    def set_phrases(self, phrases: Sequence[str]) -> None:
+        self._call("phrases", list(phrases))
+
+    def accept(self, pcm: bytes) -> list[Heard]:
+        heard: list[Heard] = self._call("audio", pcm)
+        return heard
+
+    def flush(self) -> list[Heard]:
+        heard: list[Heard] = self._call("flush")
+        return heard
+
+    def close(self) -> None:
+        """Ask the child to stop, then make sure it has."""
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send(("close", None))
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=5)
+        self._conn.close()

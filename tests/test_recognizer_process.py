@@ -1,0 +1,78 @@
+"""The recognizer in its own process: same answers as in-process, and it never holds up
+a Python thread of ours (that was what starved the speaker stream)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.errors import AssistantError
+from assistant.listening.recognizer_process import RecognizerProcess
+from assistant.settings import ListenSettings
+from tests import speech_samples as ss
+
+MAX_TICK_GAP_S = 0.03
+"""A thread that wakes every 2 ms may be late by this much at worst while decoding runs
+next door (in-process pocketsphinx held it up to 270 ms)."""
+
+
+@pytest.fixture
+def recognizer() -> Iterator[RecognizerProcess]:
+    rec = RecognizerProcess(ListenSettings(engine="pocketsphinx"), None)
+    yield rec
+    rec.close()
+
+
+def test_it_hears_what_the_engine_hears_with_the_same_timing(
+    recognizer: RecognizerProcess,
+) -> None:
+    ss.require_espeak()
+    x = ss.synthesize("stop", "en+m3", 175, 40)
+    said = [("stop", x), ("repeat", ss.synthesize("repeat", "en+m3", 175, 40))]
+    audio, placed = ss.concatenate(said, gap_s=1.2)
+    recognizer.set_phrases(["repeat", "pause"])
+    heard = []
+    for block in ss.chunks(audio, 0.05):
+        heard.extend(recognizer.accept(block))
+    heard.extend(recognizer.flush())
+    finals = [h for h in heard if h.final]
+    assert [h.text for h in finals] == ["repeat"], "only the phrases asked for"
+    assert abs(finals[0].start_s - placed[1].start_s) < 0.3
+    assert recognizer.name == "pocketsphinx" and recognizer.sample_rate == 16000
+
+
+def test_decoding_never_holds_up_our_threads(recognizer: RecognizerProcess) -> None:
+    noise = (np.random.default_rng(0).normal(0, 3000, 16000 * 15)).astype("<i2").tobytes()
+    gaps: list[float] = []
+    done = threading.Event()
+
+    def tick() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            time.sleep(0.002)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    try:
+        for i in range(0, len(noise), 1600):  # long utterances: the costly case
+            recognizer.accept(noise[i : i + 1600])
+        recognizer.flush()
+    finally:
+        done.set()
+        ticker.join()
+    assert len(gaps) > 100
+    assert max(gaps) < MAX_TICK_GAP_S, f"a thread waited {1000 * max(gaps):.0f} ms"
+
+
+def test_a_failure_in_the_child_is_a_clear_error_here(tmp_path: Path) -> None:
+    missing = ListenSettings(engine="vosk", model_path=tmp_path / "no-model")
+    with pytest.raises(AssistantError):
+        RecognizerProcess(missing, None)
