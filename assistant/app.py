@@ -81,6 +81,7 @@ def _echo_canceller(
         return None
     reference = EchoReference(sample_rate)
     playback.add_tap(reference.write)
+    playback.add_underflow_tap(reference.underflowed)
     return EchoCanceller(reference, tail_seconds=listen.echo_tail_seconds)
 
 

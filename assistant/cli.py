@@ -311,6 +311,7 @@ def _listen_settings(
         model_path=model,
         input_device=_device(input_device, config.input_device),
         search_dirs=(PROJECT_MODELS,),
+        barge_in=config.barge_in if config.barge_in is not None else True,
     )
 
 

@@ -96,6 +96,8 @@ KEYS: tuple[Key, ...] = (
     Key("listen.engine", "engine", _choice(*ENGINES), "auto, vosk or pocketsphinx"),
     Key("listen.model", "model", _text, "folder of a vosk model"),
     Key("listen.input", "input_device", _device, "microphone: device name or number"),
+    Key("listen.barge_in", "barge_in", _flag,
+        "pause the assistant the moment you talk over it, true or false"),
     Key("screen.live", "live_screen", _flag, "the live screen in a terminal, true or false"),
 )
 KEY_NAMES = {key.name: key for key in KEYS}
@@ -119,6 +121,7 @@ class Config:
     engine: str | None = None
     model: str | None = None
     input_device: str | int | None = None
+    barge_in: bool | None = None
     live_screen: bool | None = None
 
     def set_values(self) -> list[tuple[str, Any]]:

@@ -48,6 +48,7 @@ chimes = false
 output = 3
 [listen]
 input = "USB mic"
+barge_in = false
 [screen]
 live = false
 """)
@@ -56,9 +57,10 @@ live = false
         "quick", "light", 140, False)
     assert config.volume == 1.0 and config.output_device == 3
     assert config.input_device == "USB mic" and config.live_screen is False
+    assert config.barge_in is False
     assert [name for name, _ in config.set_values()] == [
         "session.routine", "session.pressure", "speech.rate", "speech.volume",
-        "speech.chimes", "speech.output", "listen.input", "screen.live",
+        "speech.chimes", "speech.output", "listen.input", "listen.barge_in", "screen.live",
     ]
 
 

@@ -173,6 +173,7 @@ class SpeakerStream:
         self.blocks += 1
         if status.output_underflow:
             self.underflows += 1
+            self._source.underflowed()
         ahead = time_info.outputBufferDacTime - time_info.currentTime
         if not 0.0 < ahead < 1.0:
             ahead = self.latency_s

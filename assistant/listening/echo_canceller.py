@@ -7,15 +7,20 @@ reference passed through the room (delay, gain, reverb), so an adaptive filter l
 path and subtracts its estimate.
 
 - `EchoReference`: the player's output, resampled to the microphone's rate into a ring
-  of a few seconds indexed by time. `write` runs in the audio callback and only appends
-  to a deque; the listener thread folds the blocks in.
+  of a few seconds, placed by counting samples. Block times only reveal underruns (see
+  `_ClockFollower`). `write` runs in the audio callback and only appends to a deque; the
+  listener thread folds the blocks in.
 - `EchoCanceller`: a partitioned-block frequency-domain NLMS filter (the MDF design of
   Speex), with Valin's step control: the step follows the estimated residual echo over
   the error, so it shrinks when the user talks over the assistant and the filter does not
   learn the user's voice. GCC-PHAT measures the echo's lag (it steps at every output
-  underrun) and the reference is read at that lag. A residual echo suppressor then
-  attenuates frames holding nothing but leftover echo. With no reference sound the
-  microphone passes through as is.
+  underrun) and the reference is read at that lag; the first good measurement also seeds
+  the filter when a short path explains the echo. A residual echo suppressor can attenuate
+  frames holding nothing but leftover echo; it is off by default, because it also clipped
+  the start of the user's words under the assistant's voice, and comfort noise masks what
+  the linear filter leaves (30-50 dB down in the room). `speech` judges, frame by frame,
+  whether the user is talking (barge-in). With no reference sound the microphone passes
+  through as is.
 
 Pure numpy: no audio library here.
 """
@@ -162,6 +167,8 @@ class EchoReference:
         self._stretch_in = 0
         self.glitches = 0
         """Shifts found (underruns): the echo moved."""
+        self.underflows = 0
+        """Underruns the output stream reported."""
         self._stretch_at = 0
         """Absolute index of the current stretch's first output sample."""
         self._stretch_out = 0
@@ -169,6 +176,12 @@ class EchoReference:
     def write(self, block: FloatArray, dac_time: float, sample_rate: int) -> None:
         """Player tap, from the audio callback: copy and queue, nothing else."""
         self._pending.append((block.copy(), dac_time, sample_rate))
+
+    def underflowed(self) -> None:
+        """Player underflow tap, from the audio callback: the sound is about to move.
+        Counted at once, so the canceller stops trusting itself before the microphone
+        hears the echo jump (the shift itself is placed once the block times show it)."""
+        self.underflows += 1
 
     def drain(self) -> None:
         """Fold queued blocks into the ring; called from the consuming thread."""
@@ -304,22 +317,16 @@ class _LagTracker:
 
     Why not the timestamps alone: after an output underrun PortAudio's DAC times settle
     tens of ms away from where the sound really went (measured in the room), so the lag
-    steps at each underrun. A new lag is taken when two estimates in a row agree."""
+    steps at each underrun. A new lag is taken when two estimates in a row agree (one
+    taken at once after an underrun was sometimes measured across the jump, and wrong)."""
 
     def __init__(self, tolerance: int = 2) -> None:
         self.tolerance = tolerance
         self.lag = 0
         self._candidate: int | None = None
-        self._take_next = False
-
-    def expect_move(self) -> None:
-        """An underrun just happened: take the next estimate at once."""
-        self._take_next = True
 
     def add(self, lag: int) -> None:
-        if self._take_next:
-            self.lag, self._candidate, self._take_next = lag, None, False
-        elif abs(lag - self.lag) <= self.tolerance:
+        if abs(lag - self.lag) <= self.tolerance:
             self._candidate = None
         elif self._candidate is not None and abs(lag - self._candidate) <= self.tolerance:
             self.lag, self._candidate = lag, None
@@ -399,6 +406,17 @@ class EchoCanceller:
         self._eh = np.zeros(self.n + 1)
         self._yh = np.zeros(self.n + 1)
 
+    def relearn(self) -> None:
+        """Start the filter again and distrust it until the echo's lag is confirmed.
+        The listener calls this when a barge-in turned out to be nothing: most often the
+        filter had gone wrong (after an underrun), and holding the line on its leftovers
+        would repeat every second."""
+        self._reset_filter()
+        self._estimator.restart()
+        self._since_estimate = self._estimate_every
+        self._unsure = True
+        self.stats.resets += 1
+
     @property
     def user_speaking(self) -> bool:
         """The user's voice is in the last ~100 ms (over the assistant's, or alone)."""
@@ -456,10 +474,10 @@ class EchoCanceller:
             return self._alone(d)
         at = first + self._offset
         self._estimator.add(d / _INT16, at + n)
-        if self.reference.glitches != self._glitches:
-            self._glitches = self.reference.glitches
+        glitches = self.reference.glitches + self.reference.underflows
+        if glitches != self._glitches:
+            self._glitches = glitches
             self._estimator.restart()
-            self._lag.expect_move()
             self._since_estimate = self._estimate_every
             self._unsure = True
         # Measured whether or not the reference sounds where it is read now: after a shift
@@ -478,7 +496,9 @@ class EchoCanceller:
         else:
             self._silent_frames += 1
             if self._silent_frames > self.parts:
-                self._unsure = False
+                # Still unsure after a pause: only a measurement says where the echo went
+                # (a line held by a false barge-in would otherwise clear it, and be held
+                # again the moment it resumed).
                 return self._alone(d)
         self.stats.active_frames += 1
         return self._filter(d.astype(np.float64), x2.astype(np.float64))
@@ -515,15 +535,18 @@ class EchoCanceller:
         step = mu / (parts * np.maximum(self._power, xf) + 10.0 * n)
         # Proportionate: partitions holding more of the echo path learn faster (sparse paths
         # converge in seconds instead of tens of seconds).
-        norms = np.sqrt((self._w.real**2 + self._w.imag**2).sum(axis=1))
-        share = norms + 0.1 * norms.max() + 1e-9
-        grad = np.conj(self._x) * (e_spec * step)[None, :]
-        grad *= (parts * share / share.sum())[:, None]
-        self._w += grad
-        taps = np.fft.irfft(self._w, axis=1)
-        taps[:, n:] = 0.0
-        self._w = np.fft.rfft(taps, axis=1)
-        self._learnt_frames += 1
+        # While unsure (an underrun moved the echo, its new lag not yet confirmed) the
+        # reference is misaligned: learning then wrecked a good filter for seconds.
+        if not self._unsure:
+            norms = np.sqrt((self._w.real**2 + self._w.imag**2).sum(axis=1))
+            share = norms + 0.1 * norms.max() + 1e-9
+            grad = np.conj(self._x) * (e_spec * step)[None, :]
+            grad *= (parts * share / share.sum())[:, None]
+            self._w += grad
+            taps = np.fft.irfft(self._w, axis=1)
+            taps[:, n:] = 0.0
+            self._w = np.fft.rfft(taps, axis=1)
+            self._learnt_frames += 1
         trusted = not self._unsure and self._learnt_frames >= self._settle_frames
         self.speech.frame(see, sdd, n, echo=True, trusted=trusted and see <= 2.0 * sdd)
         if see > 2.0 * sdd + n * 100.0:
@@ -600,9 +623,10 @@ class EchoCanceller:
         self.stats.lag_samples, self.stats.lag_confidence = lag, round(confidence, 1)
         if confidence >= 10.0:
             self._lag.add(lag)
-            self._unsure = False
-            if not self._seeded and abs(lag - self._lag.lag) <= self._lag.tolerance:
-                self._seed(self._lag.lag)
+            if abs(lag - self._lag.lag) <= self._lag.tolerance:  # confirmed, not a stray
+                self._unsure = False
+                if not self._seeded:
+                    self._seed(self._lag.lag)
         return True
 
     def _seed(self, lag: int) -> None:

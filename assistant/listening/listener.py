@@ -14,7 +14,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Protocol
 
 from assistant.events import EventLog
@@ -92,8 +91,6 @@ class Listener:
         self._thread.join(timeout=5)
         if self.recording is not None and not self._thread.is_alive():
             self.recording.close()
-        if self.events is not None and self.echo is not None:
-            self.events.emit("echo_stats", **asdict(self.echo.stats))
 
     def _run(self) -> None:
         while (block := self._blocks.get()) is not None:
@@ -163,5 +160,7 @@ class Listener:
             return
         self._held_at = None
         self.barge_in.release()
+        if why != "command" and self.echo is not None:
+            self.echo.relearn()
         if self.events is not None:
             self.events.emit("barge_in_end", why=why)

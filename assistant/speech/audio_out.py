@@ -39,6 +39,9 @@ class FrameSource(Protocol):
         (the callback time plus the output latency the stream reports).
         """
 
+    def underflowed(self) -> None:
+        """The stream ran dry before the next block: it will be heard later than counted."""
+
 
 class OutputStream(Protocol):
     """A running output stream that pulls from one FrameSource."""

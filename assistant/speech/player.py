@@ -107,6 +107,7 @@ class Player:
         fade_s: float = 0.005,
         history: int = 200,
         clock: Callable[[], float] = time.monotonic,
+        rewind_s: float = 0.8,
     ) -> None:
         self.sample_rate = sample_rate
         self._fade_frames = max(1, round(fade_s * sample_rate))
@@ -128,9 +129,10 @@ class Player:
         self._records: dict[int, _Record] = {}
         self._lock = threading.Lock()
         self._taps: tuple[Tap, ...] = ()
+        self._underflow_taps: tuple[Callable[[], None], ...] = ()
         self._held = False
         """Set by callers: nothing new starts, and what plays is paused."""
-        self._rewind_s = 0.8
+        self._rewind_s = rewind_s
 
     # -- callers' side ---------------------------------------------------------
 
@@ -158,14 +160,15 @@ class Player:
         """Carry on after `hold()`, from the start of the word it stopped in."""
         self._held = False
 
-    @property
-    def held(self) -> bool:
-        return self._held
-
     def add_tap(self, tap: Tap) -> None:
         """Call `tap` with every output block from now on (see `Tap`)."""
         with self._lock:
             self._taps = (*self._taps, tap)
+
+    def add_underflow_tap(self, tap: Callable[[], None]) -> None:
+        """Call `tap` (from the audio callback) whenever the output ran dry."""
+        with self._lock:
+            self._underflow_taps = (*self._underflow_taps, tap)
 
     def set_gain(self, gain: float) -> None:
         """Linear gain, ramped over one block in the callback so it never clicks."""
@@ -240,6 +243,11 @@ class Player:
         for tap in self._taps:
             tap(out, dac_time, rate)
 
+    def underflowed(self) -> None:
+        """FrameSource: the stream ran dry; the echo canceller's reference moved."""
+        for tap in self._underflow_taps:
+            tap()
+
     def _start_next(self, at: float) -> _Clip | None:
         while self._queue:
             if self._queue[0].epoch == self._epoch:
@@ -255,7 +263,7 @@ class Player:
 
     def _rest_of(self, clip: _Clip) -> _Clip:
         """What is left of a held clip, from the quiet before the word it was held in
-        (within `_rewind_s`), so the listener hears the word whole when it resumes."""
+        (within `rewind_s`), so the user hears that word whole when it resumes."""
         rest = _Clip(next(self._ids), clip.text, clip.kind, clip.audio, clip.epoch)
         frame = max(1, self.sample_rate // 100)
         lo = max(0, clip.offset - round(self._rewind_s * self.sample_rate))
