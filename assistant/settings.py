@@ -54,10 +54,11 @@ class SpeechSettings:
     output_device: str | int | None = None
     blocksize_frames: int = 256
     """Output block: small, so a cut-off takes effect within a few milliseconds."""
-    output_latency_s: float = 0.03
-    """Audio buffered ahead of the speakers. Less makes a cut-off quicker, but the
-    recognizer on the other core then starves the output (two underruns a second with
-    PortAudio's "low", 12 ms, in the room): each one moves the echo the canceller learnt."""
+    output_latency_s: float = 0.02
+    """Audio buffered ahead of the speakers. Less makes a cut-off quicker (20 ms: p95 36 ms
+    in the room, target 50), more makes underruns rarer; each one moves the echo the
+    canceller learnt (a few per 3 minutes here, now that the recognizer has its own
+    process; in-process it starved the output twice a second)."""
 
 
 @dataclass(frozen=True)

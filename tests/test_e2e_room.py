@@ -21,10 +21,9 @@ def _need_espeak() -> None:
 
 
 RECOGNITION_GAP = pytest.mark.xfail(
-    reason="issue #4 open: in the room, the embedded pocketsphinx still takes the assistant's "
-    "own voice for a command now and then (the echo canceller removes 11-14 dB, too little "
-    "while it converges and after output underruns), and a 'stop' spoken over the assistant "
-    "is often not heard (scripts/benchmark.py, scripts/measure_recognition.py)",
+    reason="issue #4 open: a command spoken over the assistant is held at once (barge-in) "
+    "but the embedded pocketsphinx recognizes it only about 60% of the time (the start of "
+    "the word overlaps the assistant's voice; scripts/benchmark.py stop trials)",
     strict=False,
 )
 
@@ -99,7 +98,6 @@ def test_stop_cuts_off_a_long_instruction_and_nothing_resumes_until_asked(
         live.close()
 
 
-@RECOGNITION_GAP
 @pytest.mark.parametrize("mode", ["self", "partner"])
 def test_a_whole_routine_played_into_the_room_triggers_nothing(
     room: Room, tmp_path: Path, mode: str
