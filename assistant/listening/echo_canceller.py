@@ -47,7 +47,8 @@ _RES_FLOOR = 0.03
 _RES_RELEASE = 0.5
 """Per frame, how fast the gain comes back up."""
 _GAP_TOLERANCE_S = 0.015
-"""A microphone block this far from where counting puts it re-anchors the count."""
+"""Microphone blocks this much later than counting puts them, for a whole window, mean
+samples were lost: the count moves on by that much."""
 _DRIFT_FOLLOW = 0.02
 """Per block, how much of a small timing deviation is taken as the clocks' drift."""
 _SHIFT_TOLERANCE_S = 0.004
