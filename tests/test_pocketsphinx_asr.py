@@ -59,6 +59,28 @@ def per_piece(placed: list[ss.Placed], heard: list[Heard]) -> list[list[Heard]]:
     return out
 
 
+def hits_and_wrong(
+    rec: PocketsphinxRecognizer, pieces: list[tuple[str, ss.Samples]]
+) -> tuple[list[str], list[str], list[str]]:
+    """Stream labelled phrases 1.2 s apart: (labels heard as their intent in a final result,
+    labels missed, texts heard as another intent)."""
+    vocab = load_vocabulary()
+
+    def intent(text: str) -> str | None:
+        found = vocab.intent_for(text)
+        return found[0] if found else None
+
+    placed, heard = stream(rec, pieces, gap_s=1.2)
+    found = list(zip(placed, per_piece(placed, heard), strict=True))
+    hit = [any(intent(h.text) == intent(p.label) for h in hs if h.final) for p, hs in found]
+    wrong = [h.text for p, hs in found for h in hs if intent(h.text) != intent(p.label)]
+    return (
+        [p.label for p, ok in zip(placed, hit, strict=True) if ok],
+        [p.label for p, ok in zip(placed, hit, strict=True) if not ok],
+        wrong,
+    )
+
+
 def real_clips(folder: str, limit: int) -> list[tuple[str, ss.Samples]]:
     return [(f.name, ss.padded(read_wav(f), 0.6, 0.6, seed=i))
             for i, f in enumerate(ss.clips(folder, limit))]
@@ -122,18 +144,9 @@ SYNTH_RECALL_MIN = 0.5
 
 def test_synthesized_commands_are_heard(recognizer: PocketsphinxRecognizer) -> None:
     ss.require_espeak()
-    vocab = load_vocabulary()
     pieces = [(p, ss.synthesize(p, *v)) for v in SYNTH_VOICES for p in SYNTH]
-    placed, heard = stream(recognizer, pieces, gap_s=1.2)
-
-    def intent(text: str) -> str | None:
-        found = vocab.intent_for(text)
-        return found[0] if found else None
-
-    found = list(zip(placed, per_piece(placed, heard), strict=True))
-    ok = [any(intent(h.text) == intent(p.label) for h in hs if h.final) for p, hs in found]
-    assert sum(ok) / len(ok) >= SYNTH_RECALL_MIN
-    wrong = [h.text for p, hs in found for h in hs if intent(h.text) != intent(p.label)]
+    hits, _, wrong = hits_and_wrong(recognizer, pieces)
+    assert len(hits) / len(pieces) >= SYNTH_RECALL_MIN
     assert len(wrong) <= 2
 
 
@@ -220,17 +233,7 @@ seedable, each machine keeps its first take in the cache), no wrong intent: less
 def test_piper_voiced_commands_are_heard(recognizer: PocketsphinxRecognizer) -> None:
     """A natural (neural) voice, the tests' simulated user, slower and faster."""
     speakers = [ss.require_speaker(ss.Speaker.piper(scale)) for scale in PIPER_SCALES]
-    vocab = load_vocabulary()
     pieces = [(p, ss.speak(p, s)) for s in speakers for p in PIPER_PHRASES]
-    placed, heard = stream(recognizer, pieces, gap_s=1.2)
-
-    def intent(text: str) -> str | None:
-        found = vocab.intent_for(text)
-        return found[0] if found else None
-
-    found = list(zip(placed, per_piece(placed, heard), strict=True))
-    ok = [any(intent(h.text) == intent(p.label) for h in hs if h.final) for p, hs in found]
-    missed = [p.label for (p, _), hit in zip(found, ok, strict=True) if not hit]
-    assert sum(ok) / len(ok) >= PIPER_RECALL_MIN, f"missed: {missed}"
-    wrong = [h.text for p, hs in found for h in hs if intent(h.text) != intent(p.label)]
+    hits, missed, wrong = hits_and_wrong(recognizer, pieces)
+    assert len(hits) / len(pieces) >= PIPER_RECALL_MIN, f"missed: {missed}"
     assert len(wrong) <= 2, wrong
