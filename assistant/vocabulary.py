@@ -7,10 +7,14 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import DataFileError
 
 _WORD = re.compile(r"[a-z']+")
+
+SETTINGS_KEYS = ("negations", "safety_negations")
+"""Top-level keys of the vocabulary file that are not commands."""
 
 
 def normalize(text: str) -> str:
@@ -24,27 +28,75 @@ class Intent:
     phrases: tuple[str, ...]
     priority: bool
     help: str
+    whole: bool = False
+    """Only a line made of nothing but its phrases counts ("no" is an answer, "no idea"
+    is not)."""
+    safety: int = 0
+    """Above 0: said un-negated, it wins over any other command in the same line; the
+    highest wins among several."""
+
+
+@dataclass(frozen=True)
+class _Found:
+    intent: Intent
+    phrase: str
+    start: int
+    """Index of the phrase's first word in the line."""
+    negated: bool
 
 
 @dataclass(frozen=True)
 class Vocabulary:
     intents: tuple[Intent, ...]
+    negations: tuple[str, ...] = ()
+    """Words that, just before a phrase, cancel it: "don't stop" is not stop."""
+    safety_negations: tuple[str, ...] = ()
+    """The ones that cancel a safety command too ("no, stop!" still stops)."""
 
     def intent_for(self, text: str) -> tuple[str, str] | None:
-        """A typed or heard line as (intent, phrase): exact phrase first, then one inside."""
+        """A typed or heard line as (intent, phrase), or None when it is not one command.
+
+        A negated phrase does not count, and a line holding two different commands
+        ("slower... no, faster") is not guessed at, unless one of them is an
+        un-negated safety command (stop, pain): safety first."""
         said = normalize(text)
         if not said:
             return None
+        words = said.split()
         for intent in self.intents:
-            if said in intent.phrases:
+            if intent.whole and _made_of(words, intent.phrases):
                 return intent.name, said
-        padded = f" {said} "
-        best: tuple[str, str] | None = None
-        for intent in self.intents:
-            for phrase in intent.phrases:
-                if f" {phrase} " in padded and (best is None or len(phrase) > len(best[1])):
-                    best = (intent.name, phrase)
-        return best
+        found = self._find(words)
+        safe = [f for f in found if f.intent.safety > 0 and not f.negated]
+        if safe:
+            best = max(safe, key=lambda f: (f.intent.safety, -f.start))
+            return best.intent.name, best.phrase
+        if not found or len({f.intent.name for f in found}) > 1 or any(f.negated for f in found):
+            return None
+        longest = max(found, key=lambda f: len(f.phrase))
+        return longest.intent.name, longest.phrase
+
+    def _find(self, words: list[str]) -> list[_Found]:
+        """Every phrase in the line; where they overlap, safety first, then the longest."""
+        candidates = [
+            (intent, phrase, start)
+            for intent in self.intents
+            if not intent.whole
+            for phrase in intent.phrases
+            for start in _occurrences(words, phrase.split())
+        ]
+        candidates.sort(key=lambda c: (-c[0].safety, -len(c[1].split()), c[2]))
+        taken: set[int] = set()
+        found: list[_Found] = []
+        for intent, phrase, start in candidates:
+            span = set(range(start, start + len(phrase.split())))
+            if span & taken:
+                continue
+            taken |= span
+            cancelling = self.safety_negations if intent.safety > 0 else self.negations
+            negated = any(_ends_with(words[:start], n.split()) for n in cancelling)
+            found.append(_Found(intent, phrase, start, negated))
+        return sorted(found, key=lambda f: f.start)
 
     def phrases_for(self, intents: set[str] | frozenset[str]) -> list[str]:
         return [p for i in self.intents if i.name in intents for p in i.phrases]
@@ -62,6 +114,25 @@ class Vocabulary:
         raise KeyError(name)
 
 
+def _occurrences(words: list[str], phrase: list[str]) -> list[int]:
+    n = len(phrase)
+    return [i for i in range(len(words) - n + 1) if words[i : i + n] == phrase]
+
+
+def _ends_with(words: list[str], tail: list[str]) -> bool:
+    return len(words) >= len(tail) and words[len(words) - len(tail) :] == tail
+
+
+def _made_of(words: list[str], phrases: tuple[str, ...]) -> bool:
+    """Whether the words split, front to back, into these phrases and nothing else."""
+    if not words:
+        return True
+    return any(
+        words[: len(p.split())] == p.split() and _made_of(words[len(p.split()) :], phrases)
+        for p in phrases
+    )
+
+
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
     """Read the vocabulary file (the packaged one unless a path is given)."""
     if path is None:
@@ -73,6 +144,7 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataFileError(f"{name}: not valid TOML: {exc}") from exc
+    negations = {key: _word_list(name, key, raw.pop(key, [])) for key in SETTINGS_KEYS}
     intents = []
     seen: dict[str, str] = {}
     for key, table in raw.items():
@@ -92,12 +164,23 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
                     f"{name}: [{key}] phrase '{phrase}' is already used by [{seen[phrase]}]"
                 )
             seen[phrase] = key
+        safety = table.get("safety", 0)
+        if isinstance(safety, bool) or not isinstance(safety, int) or safety < 0:
+            raise DataFileError(f"{name}: [{key}] field 'safety' must be a whole number, 0 or more")
         intents.append(
             Intent(
                 name=key,
                 phrases=normal,
                 priority=bool(table.get("priority", False)),
                 help=str(table.get("help", "")),
+                whole=bool(table.get("whole", False)),
+                safety=safety,
             )
         )
-    return Vocabulary(tuple(intents))
+    return Vocabulary(tuple(intents), negations["negations"], negations["safety_negations"])
+
+
+def _word_list(name: str, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and normalize(v) for v in value):
+        raise DataFileError(f"{name}: '{key}' must be a list of words")
+    return tuple(normalize(v) for v in value)

@@ -63,3 +63,92 @@ def test_an_intent_without_phrases_is_an_error(tmp_path: Path) -> None:
     path.write_text("[stop]\nphrases = []\n")
     with pytest.raises(DataFileError, match=r"\[stop\] field 'phrases'"):
         load_vocabulary(path)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "not harder",
+        "please don't stop",
+        "do not stop",
+        "never stop",
+        "it doesn't hurt",
+        "not too much",
+        "no more pressure",
+        "not enough pressure",
+        "I can't go on",
+        "don't pause",
+    ],
+)
+def test_a_negated_command_is_not_understood(line: str) -> None:
+    assert load_vocabulary().intent_for(line) is None
+
+
+@pytest.mark.parametrize("line", ["slower... no, faster", "wait, go back", "skip, repeat"])
+def test_a_line_with_two_different_commands_is_not_guessed(line: str) -> None:
+    assert load_vocabulary().intent_for(line) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("slower, no, stop", ("stop", "stop")),
+        ("no, stop!", ("stop", "stop")),
+        ("don't go on, stop", ("stop", "stop")),
+        ("wait, that hurts", ("pain", "that hurts")),
+        ("stop, it hurts", ("pain", "it hurts")),
+        ("no pain", ("pain", "pain")),
+    ],
+)
+def test_an_un_negated_stop_or_pain_wins_over_anything_else_in_the_line(
+    line: str, expected: tuple[str, str]
+) -> None:
+    assert load_vocabulary().intent_for(line) == expected
+
+
+def test_the_same_command_twice_is_still_that_command() -> None:
+    vocabulary = load_vocabulary()
+    assert vocabulary.intent_for("slower, slower") == ("slower", "slower")
+    assert vocabulary.intent_for("stop stop") == ("stop", "stop stop")
+
+
+@pytest.mark.parametrize("line", ["I don't know", "don't know", "not sure", "no idea", "maybe"])
+def test_an_unsure_answer_is_neither_yes_nor_no(line: str) -> None:
+    assert load_vocabulary().intent_for(line) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("No.", ("no", "no")),
+        ("nope", ("no", "nope")),
+        ("no, I don't", ("no", "no i don't")),
+        ("Yes!", ("yes", "yes")),
+        ("yes, I do", ("yes", "yes i do")),
+        ("yes I have", ("yes", "yes i have")),
+    ],
+)
+def test_a_yes_or_no_answer_is_the_whole_line(line: str, expected: tuple[str, str]) -> None:
+    assert load_vocabulary().intent_for(line) == expected
+
+
+def test_yes_and_no_inside_a_longer_line_are_not_answers() -> None:
+    vocabulary = load_vocabulary()
+    assert vocabulary.intent_for("yes or no") is None
+    assert vocabulary.intent_for("no thank you") is None
+    assert vocabulary.intent_for("I do not know") is None
+
+
+def test_a_command_heard_alone_is_its_own_phrase_for_the_spotter() -> None:
+    """The spotter acts only when the whole heard text is the matched phrase."""
+    vocabulary = load_vocabulary()
+    for phrase in vocabulary.all_phrases():
+        match = vocabulary.intent_for(phrase)
+        assert match is not None and match[1] == phrase, phrase
+
+
+def test_negation_words_must_be_a_list_of_words(tmp_path: Path) -> None:
+    path = tmp_path / "commands.toml"
+    path.write_text('negations = "not"\n[stop]\nphrases = ["stop"]\n')
+    with pytest.raises(DataFileError, match="'negations' must be a list of words"):
+        load_vocabulary(path)
