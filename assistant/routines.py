@@ -6,7 +6,9 @@ editing their own routine can fix it without reading code.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,6 +18,16 @@ from assistant.errors import DataFileError
 from assistant.settings import PRESSURES, Mode
 
 MODES: tuple[Mode, ...] = ("self", "partner")
+
+ROUTINE_FIELDS = (
+    "name", "title", "description", "default_pressure", "default_pace",
+    "pressure", "steps", "switch", "finish",
+)
+STEP_FIELDS = (
+    "id", "title", "instruction", "duration_s", "pressure", "cues", "both_feet",
+    "pressure_points",
+)
+CUE_FIELDS = ("at", *MODES)
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,14 @@ class _Reader:
         place = f"{self.source}: {where}" if where else self.source
         return DataFileError(f"{place}: field '{field}' {problem}")
 
+    def known(self, table: dict[str, Any], fields: Collection[str], where: str) -> None:
+        """A misspelt optional field would otherwise be silently ignored."""
+        for field in table:
+            if field not in fields:
+                close = difflib.get_close_matches(field, list(fields), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise self.fail(where, field, f"is not a known field{hint}")
+
     def text(self, table: dict[str, Any], field: str, where: str) -> str:
         value = table.get(field)
         if not isinstance(value, str) or not value.strip():
@@ -110,14 +130,16 @@ class _Reader:
 
     def phrasing(self, table: dict[str, Any], field: str, where: str) -> Phrasing:
         inner = self.table(table, field, where)
+        place = f"{where} {field}".strip()
+        self.known(inner, MODES, place)
         return Phrasing(
-            self=self.text(inner, "self", f"{where} {field}".strip()),
-            partner=self.text(inner, "partner", f"{where} {field}".strip()),
+            self=self.text(inner, "self", place), partner=self.text(inner, "partner", place)
         )
 
     def cue(self, raw: Any, where: str) -> Cue:
         if not isinstance(raw, dict):
             raise self.fail(where, "cues", "must be a list of tables")
+        self.known(raw, CUE_FIELDS, f"{where} cues")
         at = self.number(raw, "at", where, 0.0, 1.0)
         modes = tuple(m for m in MODES if m in raw)
         if not modes:
@@ -125,16 +147,21 @@ class _Reader:
         texts = {m: self.text(raw, m, where) for m in modes}
         return Cue(at, Phrasing(texts.get("self", ""), texts.get("partner", "")), modes)
 
-    def step(self, raw: Any, where: str, shared_pressure: dict[str, Phrasing]) -> Step:
+    def step(
+        self, raw: Any, where: str, shared_pressure: dict[str, Phrasing], by_id: bool = True
+    ) -> Step:
+        """`by_id`: name the step by its id in errors (the switch and finish by their table)."""
         if not isinstance(raw, dict):
             raise self.fail(where, "steps", "must be a table")
         step_id = self.text(raw, "id", where)
-        where = f"step '{step_id}'"
+        where = f"step '{step_id}'" if by_id else where
+        self.known(raw, STEP_FIELDS, where)
         pressure = dict(shared_pressure)
         if raw.get("pressure") == "none":
             pressure = {}
         elif "pressure" in raw:
             inner = self.table(raw, "pressure", where)
+            self.known(inner, PRESSURES, f"{where} pressure")
             for level in PRESSURES:
                 if level in inner:
                     pressure[level] = self.phrasing(inner, level, f"{where} pressure")
@@ -162,9 +189,11 @@ def parse_routine(text: str, source: str) -> Routine:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataFileError(f"{source}: not valid TOML: {exc}") from exc
+    reader.known(raw, ROUTINE_FIELDS, "")
     shared: dict[str, Phrasing] = {}
     if "pressure" in raw:
         inner = reader.table(raw, "pressure", "")
+        reader.known(inner, PRESSURES, "pressure")
         for level in PRESSURES:
             if level in inner:
                 shared[level] = reader.phrasing(inner, level, "pressure")
@@ -184,11 +213,15 @@ def parse_routine(text: str, source: str) -> Routine:
         raise reader.fail("", "default_pace", "must be slow, normal or fast")
     switch = reader.step(
         {"id": "switch_feet", "pressure": "none", **reader.table(raw, "switch", "")},
-        "switch",
+        "[switch]",
         shared,
+        by_id=False,
     )
     finish = reader.step(
-        {"id": "finish", "pressure": "none", **reader.table(raw, "finish", "")}, "finish", shared
+        {"id": "finish", "pressure": "none", **reader.table(raw, "finish", "")},
+        "[finish]",
+        shared,
+        by_id=False,
     )
     return Routine(
         name=reader.text(raw, "name", ""),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from assistant.cli import cli
 from assistant.errors import DataFileError
 from assistant.routines import builtin_names, load_routine
-from assistant.settings import PACES
+from assistant.settings import PACES, PRESSURES
+from tests.fakes import make_session
 
 MINIMAL = """
 name = "mine"
@@ -75,6 +79,57 @@ def test_builtin_routines_keep_the_safety_rules(name: str) -> None:
     assert "their" in partner and "your foot" not in partner
 
 
+# The domain notes' safety rules for the massage itself, as the routines word them.
+SAFETY_PHRASES = {
+    "if it hurts, use less pressure": "use less pressure",
+    "sharp pain: stop right away": "sharp pain, stop right away",
+    "stay off the bones": "stay off the bones",
+    "don't pull or pop the small joints": "pull or pop",
+}
+PARTNER_PHRASES = {
+    "the giver checks in about pressure": "how the pressure feels",
+    "press with body weight, not thumbs": "body weight",
+}
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+@pytest.mark.parametrize("mode", ["self", "partner"])
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_routine_says_every_safety_rule_in_both_modes(
+    name: str, mode: str, pressure: str
+) -> None:
+    """What is actually said in a whole session: instructions, cues for this mode and
+    pressure guidance at this level (the assistant's own dialog lines do not count)."""
+    h = make_session(name, mode=mode, pressure=pressure)
+    h.session.begin()
+    h.run_for(60 * 60, step=2.0)
+    assert h.session.finished
+    routine_lines = [
+        e["text"]
+        for e in h.events.of_type("say")
+        if e["key"].split(".")[0] in ("step", "cue", "pressure")
+    ]
+    said = re.sub(r"[^a-z ]+", " ", " ".join(routine_lines).lower())
+    said = " ".join(said.split())
+    wanted = SAFETY_PHRASES | (PARTNER_PHRASES if mode == "partner" else {})
+    for rule, phrase in wanted.items():
+        assert " ".join(re.sub(r"[^a-z ]+", " ", phrase).split()) in said, rule
+
+
+def test_each_routine_is_as_long_as_its_description_says() -> None:
+    """`routines` lists the length at the routine's own pace; the description must agree."""
+    result = CliRunner().invoke(cli, ["routines"])
+    assert result.exit_code == 0
+    for line in result.output.splitlines():
+        name, listed = line.split()[:2]
+        routine = load_routine(name)
+        seconds = routine.total_seconds() * PACES[routine.default_pace]
+        described = re.search(r"About (\d+) minutes", routine.description)
+        assert described is not None, name
+        assert abs(seconds / 60 - int(described.group(1))) < 0.5, name
+        assert int(listed) == int(described.group(1)), name
+
+
 def test_partner_phrasing_asks_about_pressure_in_the_full_routine() -> None:
     routine = load_routine("full")
     cues = [c.text.partner.lower() for s in routine.steps for c in s.cues if "partner" in c.modes]
@@ -103,8 +158,27 @@ def test_a_users_own_routine_file_loads(tmp_path: Path) -> None:
             "step 'rub' instruction: field 'partner'",
         ),
         (('id = "rub"\n', ""), "step 1: field 'id'"),
-        (("[[steps]]", "[[stepz]]"), "field 'steps'"),
-        (("[switch]", "[swap]"), "field 'switch'"),
+        (("[[steps]]", "[[stepz]]"), "field 'stepz' is not a known field (did you mean 'steps'?)"),
+        (("[switch]", "[swap]"), "field 'swap' is not a known field"),
+        (("[finish]\ntitle", "[finish]\ntitel"), "[finish]: field 'titel' is not a known field"),
+        (
+            ("instruction.self = \"Rub your foot.\"", "instruction.slef = \"Rub your foot.\""),
+            "step 'rub' instruction: field 'slef' is not a known field (did you mean 'self'?)",
+        ),
+        (
+            ("duration_s = 30", "duration_s = 30\ncuess = []"),
+            "step 'rub': field 'cuess' is not a known field (did you mean 'cues'?)",
+        ),
+        (
+            ("duration_s = 30", 'duration_s = 30\ncues = [{ at = 0.5, parnter = "x" }]'),
+            "step 'rub' cues: field 'parnter' is not a known field (did you mean 'partner'?)",
+        ),
+        (
+            ("duration_s = 30", 'duration_s = 30\npressure.meduim = { self = "a", partner = "b" }'),
+            "step 'rub' pressure: field 'meduim' is not a known field (did you mean 'medium'?)",
+        ),
+        (("[pressure.firm]", "[pressure.frim]"), "pressure: field 'frim' is not a known field"),
+        (('name = "mine"', 'name = "mine"\ndescripton = "x"'), "field 'descripton'"),
         (('name = "mine"', "name = 3"), "field 'name'"),
         (('title = "Rub"', 'title = "Rub"\ncues = [{ at = 2, self = "x" }]'), "field 'at'"),
         (
