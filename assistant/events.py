@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from assistant.errors import AssistantError
 from assistant.ports import Clock
 
 Event = dict[str, Any]
@@ -20,7 +21,7 @@ Event = dict[str, Any]
 class EventLog:
     def __init__(self, clock: Clock, path: Path | None = None) -> None:
         self._clock = clock
-        self._file: IO[str] | None = path.open("w", encoding="utf-8") if path else None
+        self._file: IO[str] | None = _open(path) if path else None
         self._subscribers: list[Callable[[Event], None]] = []
         self._lock = threading.Lock()
         self.history: list[Event] = []
@@ -47,3 +48,11 @@ class EventLog:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _open(path: Path) -> IO[str]:
+    """A bad --events path is the user's to fix: one clear line, not a traceback."""
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise AssistantError(f"{path}: cannot write the events file: {exc.strerror}") from exc

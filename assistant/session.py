@@ -82,7 +82,6 @@ class Session(ScreeningMixin):
             queued=True,
             ignore_invalid_triggers=True,
             auto_transitions=False,
-            after_state_change="_log_state",
             send_event=True,
         )
         voice.set_pace(self.pace)
@@ -112,7 +111,7 @@ class Session(ScreeningMixin):
         elif cmd.intent is None:
             self._say("not_understood")
         elif not valid:
-            self._say(f"not_now.{self.state_name}")
+            self._say(self._not_now_key(cmd.intent))
         else:
             self.trigger(cmd.intent)
 
@@ -128,6 +127,12 @@ class Session(ScreeningMixin):
         self._partner_checkin(elapsed)
         if self.remaining_s <= 0:
             self.trigger("time_up")
+
+    def _not_now_key(self, intent: str) -> str:
+        """This command's own answer in this state where the state's general one would not
+        help ("resume" while running: already going)."""
+        own = f"not_now_command.{intent}.{self.state_name}"
+        return own if self.dialog.has(own) else f"not_now.{self.state_name}"
 
     @property
     def state_name(self) -> str:
@@ -195,7 +200,7 @@ class Session(ScreeningMixin):
         self._say(
             "welcome",
             routine=self.routine.title,
-            minutes=minutes,
+            length=self._count("duration.minutes", minutes),
             mode_phrase=self.dialog.line(f"mode_{self.mode}"),
         )
         if self.settings.show_disclaimer:
@@ -296,7 +301,9 @@ class Session(ScreeningMixin):
         self._say_pressure()
 
     def say_time_left(self, event: EventData) -> None:
-        key = "time_left_paused" if self.state == State.PAUSED else "time_left"
+        key = {State.PAUSED: "time_left_paused", State.STOPPED: "time_left_stopped"}.get(
+            State(self.state), "time_left"
+        )
         self._say(
             key,
             step=self._duration(self.remaining_s),
@@ -383,15 +390,20 @@ class Session(ScreeningMixin):
         total = max(round(seconds), 0)
         minutes, secs = divmod(total, 60)
         if minutes == 0:
-            return self.dialog.line("duration_seconds", seconds=secs)
+            return self._count("duration.seconds", secs)
         if minutes >= 3 or secs == 0:
-            minutes += secs >= 30
-            key = "duration_one_minute" if minutes == 1 else "duration_minutes"
-            return self.dialog.line(key, minutes=minutes)
-        key = "duration_one_minute_seconds" if minutes == 1 else "duration_minutes_seconds"
-        return self.dialog.line(key, minutes=minutes, seconds=secs)
+            return self._count("duration.minutes", minutes + (secs >= 30))
+        return self.dialog.line(
+            "duration.both",
+            minutes=self._count("duration.minutes", minutes),
+            seconds=self._count("duration.seconds", secs),
+        )
 
-    def _log_state(self, event: EventData) -> None:
+    def _count(self, key: str, count: int) -> str:
+        """`count` of a unit in words, singular or plural as the dialog file spells it."""
+        return self.dialog.line(f"{key}.{'one' if count == 1 else 'other'}", count=count)
+
+    def log_state(self, event: EventData) -> None:
         if event.transition is not None and event.transition.dest is not None:
             source = State[event.transition.source].value
             self.events.emit("state", **{"from": source, "to": self.state_name})

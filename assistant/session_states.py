@@ -20,14 +20,16 @@ class State(StrEnum):
     FINISHED = "finished"
 
 
+# The state event comes first on entering a state, before anything said there, so
+# whoever reads the events in order knows the state a line belongs to.
 STATES: list[dict[str, Any]] = [
     {"name": State.READY},
-    {"name": State.SCREENING, "on_enter": "enter_screening"},
-    {"name": State.RUNNING, "on_enter": "enter_running"},
-    {"name": State.PAUSED, "on_enter": "enter_paused"},
-    {"name": State.SWITCHING, "on_enter": "enter_switching"},
-    {"name": State.STOPPED, "on_enter": "enter_stopped"},
-    {"name": State.FINISHED, "on_enter": "enter_finished"},
+    {"name": State.SCREENING, "on_enter": ["log_state", "enter_screening"]},
+    {"name": State.RUNNING, "on_enter": ["log_state", "enter_running"]},
+    {"name": State.PAUSED, "on_enter": ["log_state", "enter_paused"]},
+    {"name": State.SWITCHING, "on_enter": ["log_state", "enter_switching"]},
+    {"name": State.STOPPED, "on_enter": ["log_state", "enter_stopped"]},
+    {"name": State.FINISHED, "on_enter": ["log_state", "enter_finished"]},
 ]
 
 ACTIVE = [State.RUNNING, State.SWITCHING]
@@ -140,12 +142,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": None,
         "after": "press_firmer",
     },
-    {
-        "trigger": "time_left",
-        "source": [*ACTIVE, State.PAUSED],
-        "dest": None,
-        "after": "say_time_left",
-    },
+    {"trigger": "time_left", "source": [*ACTIVE, *HALTED], "dest": None, "after": "say_time_left"},
     {"trigger": "louder", "source": [State.READY, *LIVE], "dest": None, "after": "voice_louder"},
     {"trigger": "quieter", "source": [State.READY, *LIVE], "dest": None, "after": "voice_quieter"},
     {"trigger": "help", "source": [State.READY, *LIVE], "dest": None, "after": "say_help"},

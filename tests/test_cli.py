@@ -11,6 +11,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from assistant.cli import cli
+from assistant.routines import load_routine
 
 PROGRAM = [sys.executable, "-m", "assistant"]
 
@@ -25,6 +26,15 @@ def test_routines_lists_name_length_and_description() -> None:
     lines = result.output.splitlines()
     assert [line.split()[0] for line in lines] == ["bedtime", "full", "quick"]
     assert "20 min" in next(line for line in lines if line.startswith("full"))
+
+
+def quick_sequence() -> list[tuple[str, int | None]]:
+    """The quick routine in order: every step on the first foot, the switch, the steps
+    that repeat on the second foot, the finish."""
+    routine = load_routine("quick")
+    first = [(s.id, 1) for s in routine.steps]
+    second = [(s.id, 2) for s in routine.steps if s.both_feet]
+    return [*first, ("switch_feet", 2), *second, ("finish", None)]
 
 
 def test_piped_commands_drive_a_session_to_the_end(tmp_path: Path) -> None:
@@ -55,6 +65,13 @@ def test_piped_commands_drive_a_session_to_the_end(tmp_path: Path) -> None:
     assert all(isinstance(e["t"], float | int) for e in events)
     steps = [e for e in events if e["type"] == "step"]
     assert {"id", "index", "foot"} <= set(steps[0])
+    sequence = [(e["id"], e["foot"]) for e in steps]
+    assert sequence == quick_sequence()
+    assert ("warm_up", 1) in sequence and ("warm_up", 2) in sequence, "both feet"
+    assert [e["index"] for e in steps] == list(range(len(sequence)))
+    kinds = [e["kind"] for e in steps]
+    assert kinds.count("switch") == 1 and kinds[-1] == "finish"
+    assert [e["key"] for e in events if e["type"] == "say"][-1] == "goodbye"
     said = [e["text"] for e in events if e["type"] == "say"]
     assert said[-1] in proc.stdout, "what the assistant would say is printed"
 
@@ -80,8 +97,10 @@ def test_end_of_input_does_not_end_the_session_early(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     events = read_events(events_path)
-    assert [e["id"] for e in events if e["type"] == "step"][-1] == "finish"
-    assert events[-1]["type"] in ("say", "state")
+    assert [(e["id"], e["foot"]) for e in events if e["type"] == "step"] == quick_sequence()
+    assert not [e for e in events if e["type"] == "command"]
+    assert events[-2]["type"] == "state" and events[-2]["to"] == "finished"
+    assert events[-1]["type"] == "say" and events[-1]["key"] == "goodbye"
 
 
 def test_end_session_exits_zero_at_once(tmp_path: Path) -> None:
@@ -112,3 +131,18 @@ def test_a_broken_routine_file_is_one_clear_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert str(path) in proc.stderr and "field" in proc.stderr
+
+
+def test_an_events_file_that_cannot_be_written_is_one_clear_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "e.jsonl"
+    proc = subprocess.run(
+        [*PROGRAM, "start", "--text", "--routine", "quick", "--events", str(missing)],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(missing) in lines[0] and "events file" in lines[0]
