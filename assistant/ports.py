@@ -39,6 +39,10 @@ class Recognizer(Protocol):
     def flush(self) -> list[Heard]:
         """End of stream: return what is still pending as final."""
 
+    def expect_command(self, likely: bool) -> None:
+        """The user is (or is no longer) talking over the assistant, so what they say
+        next is probably a command; an engine with priors may favour the urgent ones."""
+
 
 class Voice(Protocol):
     """Where the session's spoken lines and chimes go (speakers, or printed text)."""

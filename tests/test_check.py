@@ -68,6 +68,9 @@ class ScriptedRecognizer:
     def flush(self) -> list[Heard]:
         return []
 
+    def expect_command(self, likely: bool) -> None:
+        pass
+
 
 @dataclass
 class FakeSpeaker:

@@ -237,3 +237,42 @@ def test_piper_voiced_commands_are_heard(recognizer: PocketsphinxRecognizer) -> 
     hits, missed, wrong = hits_and_wrong(recognizer, pieces)
     assert len(hits) / len(pieces) >= PIPER_RECALL_MIN, f"missed: {missed}"
     assert len(wrong) <= 2, wrong
+
+
+URGENT = ("stop", "wait", "ouch", "hold on", "pause", "that hurts")
+
+
+def test_talking_over_the_assistant_favours_the_urgent_commands() -> None:
+    """While a barge-in holds the assistant's line, an utterance is probably a command:
+    urgent phrases in noise are heard more often, and ordinary sentences still pass."""
+    ss.require_espeak()
+    pieces = []
+    for i, voice in enumerate(ss.VOICES):
+        for phrase in URGENT:
+            x = ss.synthesize(phrase, *voice)
+            pieces.append((phrase, ss.mix(x, ss.room_noise(len(x), seed=i), 10.0)))
+    heard = {}
+    for expecting in (False, True):
+        rec = PocketsphinxRecognizer()
+        rec.expect_command(expecting)
+        heard[expecting], _, wrong = hits_and_wrong(rec, pieces)
+        assert len(wrong) <= 4
+    assert len(heard[True]) >= len(heard[False]) + 2, heard
+    rec = PocketsphinxRecognizer()
+    rec.expect_command(True)
+    said = [(s, ss.synthesize(s, *ss.VOICES[k % 3])) for k, s in enumerate(ss.SENTENCES[:12])]
+    _, from_sentences = stream(rec, said, gap_s=1.0)
+    assert len([h for h in from_sentences if h.final]) <= 1
+
+
+def test_no_favour_without_a_barge_in_factor() -> None:
+    ss.require_espeak()
+    tuning = dataclasses.replace(load_tuning(), barge_in_factor=1.0)
+    x = ss.synthesize("stop", "en+m3", 175, 40)
+    pieces = [("stop", ss.mix(x, ss.room_noise(len(x), seed=s), 10.0)) for s in range(6)]
+    found = []
+    for expecting in (False, True):
+        rec = PocketsphinxRecognizer(tuning=tuning)
+        rec.expect_command(expecting)
+        found.append(hits_and_wrong(rec, pieces))
+    assert found[0] == found[1]

@@ -36,6 +36,7 @@ def test_it_hears_what_the_engine_hears_with_the_same_timing(
     said = [("stop", x), ("repeat", ss.synthesize("repeat", "en+m3", 175, 40))]
     audio, placed = ss.concatenate(said, gap_s=1.2)
     recognizer.set_phrases(["repeat", "pause"])
+    recognizer.expect_command(True)  # passed on to the engine like any other call
     heard = []
     for block in ss.chunks(audio, 0.05):
         heard.extend(recognizer.accept(block))

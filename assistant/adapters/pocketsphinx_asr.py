@@ -30,6 +30,8 @@ from assistant.vocabulary import load_vocabulary, normalize
 
 TUNING_FILE = "data/pocketsphinx_thresholds.toml"
 _TOKEN_PREFIX = "cmd_"
+_SEARCH = "commands"
+_BARGE_IN_SEARCH = "commands_over_speech"
 _MAX_PRONUNCIATIONS = 4
 """Alternative pronunciations per phrase, to keep the dictionary small."""
 
@@ -44,6 +46,11 @@ class PocketsphinxTuning:
 
     default_prior: float
     priors: Mapping[str, float]
+    barge_in_factor: float
+    """Priors of the urgent phrases (stop, pause, pain) are multiplied by this for an
+    utterance that starts while the user talks over the assistant."""
+    barge_in_lookback_seconds: float
+    """How much of an open utterance is decoded again when a barge-in restarts it."""
     max_other_words: int
     min_pause_seconds: float
     max_utterance_seconds: float
@@ -74,6 +81,8 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
         tuning = PocketsphinxTuning(
             default_prior=float(prior["default"]),
             priors=priors,
+            barge_in_factor=float(prior.get("barge_in_factor", 1.0)),
+            barge_in_lookback_seconds=float(prior.get("barge_in_lookback_seconds", 0.0)),
             max_other_words=int(decision["max_other_words"]),
             min_pause_seconds=float(decision["min_pause_seconds"]),
             max_utterance_seconds=float(decision["max_utterance_seconds"]),
@@ -92,6 +101,8 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
         raise DataFileError(f"{name}: a field has the wrong type: {exc}") from exc
     if tuning.default_prior <= 0 or any(v <= 0 for v in tuning.priors.values()):
         raise DataFileError(f"{name}: [prior] values must be above 0")
+    if tuning.barge_in_factor < 1:
+        raise DataFileError(f"{name}: [prior] barge_in_factor must be 1 or more")
     if tuning.cmn_initial and len(tuning.cmn_initial) != 13:
         raise DataFileError(f"{name}: [cmn] initial needs 13 numbers")
     return tuning
@@ -107,6 +118,9 @@ class PocketsphinxRecognizer:
     name = "pocketsphinx"
     sample_rate = 16000
     _FRAMES_PER_SECOND = 100
+    _MIN_RESTART_FRAMES = 10
+    """An utterance shorter than this is not restarted (pocketsphinx cannot end one that
+    has no path yet, and logs an error)."""
     _SAME_PARTIAL_SECONDS = 0.5
     """A partial for a phrase starting this close to one already reported is the same one."""
 
@@ -115,11 +129,14 @@ class PocketsphinxRecognizer:
         tuning: PocketsphinxTuning | None = None,
         known_phrases: Iterable[str] | None = None,
         model_dir: Path | None = None,
+        urgent_phrases: Iterable[str] | None = None,
     ) -> None:
         """Builds the language model once with every phrase it may be asked for.
 
         `known_phrases` defaults to the packaged vocabulary; a phrase outside it
         passed to `set_phrases` later still works, at the cost of a rebuild.
+        `urgent_phrases` (default: the vocabulary's priority commands) are the ones
+        favoured while the user talks over the assistant (`expect_command`).
         """
         self.tuning = tuning or load_tuning()
         base = Path(model_dir) if model_dir else Path(pocketsphinx.get_model_path())
@@ -167,7 +184,17 @@ class PocketsphinxRecognizer:
         self._pause_frames = max(1, round(self.tuning.min_pause_seconds * fps))
         self._max_utt_frames = round(self.tuning.max_utterance_seconds * fps)
         self._same_frames = round(self._SAME_PARTIAL_SECONDS * fps)
-        phrases = load_vocabulary().all_phrases() if known_phrases is None else known_phrases
+        vocabulary = load_vocabulary()
+        phrases = vocabulary.all_phrases() if known_phrases is None else known_phrases
+        if urgent_phrases is None:
+            urgent_phrases = vocabulary.phrases_for(vocabulary.priority_intents())
+        self._urgent = frozenset(normalize(p) for p in urgent_phrases)
+        self._expecting = False
+        self._favours_urgent = False
+        self._recent = b""
+        """The last moments of speech decoded, to decode again when a barge-in restarts."""
+        self._lookback_bytes = 2 * round(self.tuning.barge_in_lookback_seconds * self.sample_rate)
+        self._search = _SEARCH
         self._register([normalize(p) for p in phrases])
         self._active = frozenset(self._tokens.values())
 
@@ -224,6 +251,15 @@ class PocketsphinxRecognizer:
                     "could not add a phrase",
                 )
             self._tokens[token] = phrase
+        self._add_search(_SEARCH, 1.0)
+        self._favours_urgent = self.tuning.barge_in_factor > 1 and bool(self._urgent)
+        if self._favours_urgent:
+            self._add_search(_BARGE_IN_SEARCH, self.tuning.barge_in_factor)
+        self._engine(lambda: self._decoder.activate_search(_SEARCH), "could not start search")
+        self._search = _SEARCH
+
+    def _add_search(self, name: str, urgent_factor: float) -> None:
+        """The general English model plus every phrase as a word with its prior."""
         lm = self._engine(
             lambda: pocketsphinx.NGramModel(
                 self._decoder.config, self._decoder.logmath, str(self._lm_path)
@@ -231,9 +267,28 @@ class PocketsphinxRecognizer:
             "could not load its language model",
         )
         for token, phrase in self._tokens.items():
-            lm.add_word(token, self.tuning.prior_for(phrase))
-        self._engine(lambda: self._decoder.add_lm("commands", lm), "could not build its search")
-        self._engine(lambda: self._decoder.activate_search("commands"), "could not start search")
+            factor = urgent_factor if phrase in self._urgent else 1.0
+            lm.add_word(token, self.tuning.prior_for(phrase) * factor)
+        self._engine(lambda: self._decoder.add_lm(name, lm), "could not build its search")
+
+    def expect_command(self, likely: bool) -> None:
+        """Measured in the room: a "stop" said over the assistant is decoded as "about"
+        or "god" about a third of the time (its first ~100 ms overlap the echo), and the
+        same clip alone is "stop". The user talking over the assistant makes a command
+        likely, so an utterance that starts meanwhile favours the urgent phrases."""
+        self._expecting = likely
+        open_utterance = self._in_utt and self._utt_frames >= self._MIN_RESTART_FRAMES
+        if likely and open_utterance and self._favours_urgent and self._search != _BARGE_IN_SEARCH:
+            self._restart_with_lookback()
+
+    def _restart_with_lookback(self) -> None:
+        """An utterance already open (the echo's leftovers started it) would take the
+        user's word as one more word in it: end it here and decode its last moments again
+        as the start of a new, command-favouring one."""
+        replay = self._recent
+        self._held.extend(self._finish_utterance())
+        self._start_utterance(self._utt_end_s - len(replay) / 2 / self.sample_rate)
+        self._decode(replay)
 
     def set_phrases(self, phrases: Sequence[str]) -> None:
         """Report only these phrases; the others stay in the model as competitors."""
@@ -276,12 +331,17 @@ class PocketsphinxRecognizer:
             self._start_utterance(self._utt_end_s)
         elif not self._in_utt:
             self._start_utterance(self._stream_offset_s + ep.speech_start)
-        if speech:  # the endpointer may hand back an empty tail; the decoder raises
-            self._engine(lambda: self._decoder.process_raw(speech), "failed on audio")
-        self._utt_frames += len(speech) // 2 * self._FRAMES_PER_SECOND // self.sample_rate
+        self._decode(speech)
         if not ep.in_speech:
             return [*out, *self._finish_utterance()]
         return [*out, *self._partial()]
+
+    def _decode(self, speech: bytes) -> None:
+        if speech:  # the endpointer may hand back an empty tail; the decoder raises
+            self._engine(lambda: self._decoder.process_raw(speech), "failed on audio")
+        self._utt_frames += len(speech) // 2 * self._FRAMES_PER_SECOND // self.sample_rate
+        if self._lookback_bytes:
+            self._recent = (self._recent + speech)[-self._lookback_bytes :]
 
     def _set_cmn(self, mean: Sequence[float]) -> None:
         text = ",".join(f"{v:.3f}" for v in mean)
@@ -302,6 +362,10 @@ class PocketsphinxRecognizer:
             self._set_cmn(self._cmn_before)
 
     def _start_utterance(self, start_s: float) -> None:
+        search = _BARGE_IN_SEARCH if self._expecting and self._favours_urgent else _SEARCH
+        if search != self._search:
+            self._engine(lambda: self._decoder.activate_search(search), "could not switch search")
+            self._search = search
         if self.tuning.cmn_initial:
             self._cmn_before = self.cepstral_mean()
         self._engine(self._decoder.start_utt, "could not start an utterance")
@@ -311,6 +375,7 @@ class PocketsphinxRecognizer:
         self._partial_text = ""
         self._partial_since = 0
         self._reported = []
+        self._recent = b""
 
     def _segments(self) -> list[tuple[str, int, int]]:
         return [

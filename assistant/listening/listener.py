@@ -127,7 +127,9 @@ class Listener:
             return
         if cmd.intent in self._priority and self.interrupt is not None:
             self.interrupt()
-            self._held_at = None
+            if self._held_at is not None:
+                self._held_at = None
+                self.recognizer.expect_command(False)
         else:
             self._end_hold("command")
         self.inbox.put(cmd)
@@ -142,6 +144,7 @@ class Listener:
             if speaking and self.echo.assistant_audible and self.barge_in.hold():
                 self._held_at, self._quiet_from = now, None
                 self.spotter.note_barge_in(now)
+                self.recognizer.expect_command(True)
                 if self.events is not None:
                     self.events.emit("barge_in", at=round(now - (self._stream_start or now), 2))
             return
@@ -160,6 +163,7 @@ class Listener:
             return
         self._held_at = None
         self.barge_in.release()
+        self.recognizer.expect_command(False)
         if why != "command" and self.echo is not None:
             self.echo.relearn()
         if self.events is not None:

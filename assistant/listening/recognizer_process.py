@@ -55,6 +55,9 @@ def _serve(conn: Connection, settings: ListenSettings, env_model: Path | None) -
             elif request == "phrases":
                 recognizer.set_phrases(arg)
                 answer = None
+            elif request == "expect":
+                recognizer.expect_command(arg)
+                answer = None
             else:
                 answer = recognizer.flush()
             conn.send(("ok", answer))
@@ -108,6 +111,9 @@ class RecognizerProcess:
     def flush(self) -> list[Heard]:
         heard: list[Heard] = self._call("flush")
         return heard
+
+    def expect_command(self, likely: bool) -> None:
+        self._call("expect", likely)
 
     def close(self) -> None:
         """Ask the child to stop, then make sure it has."""
