@@ -41,6 +41,10 @@ simulated user speaks into the same room; everything is timed on the room's reco
   a long instruction (details below).
 - ack_latency: end of the user's "less pressure" (assistant quiet, session paused) to
   the first sound of the acknowledgement.
+- cutoff: a typed "stop" (keyboard input works alongside the voice) 0.5-2 s into an
+  instruction, from the session's `command` event (mapped by the event clock, ~5 ms) to
+  the first 20 ms of digital silence in the room: voice out's own cut-off, apart from
+  recognition (target 50 ms).
 - first_word_s: launch of the program to its first sound in the room.
 - cpu_percent / rss_mb: of the program's process, sampled from /proc while a paused
   session listens.
@@ -760,6 +764,13 @@ class RoomBench:
                 return True
         return False
 
+    def type_line(self, run: Launch, text: str) -> None:
+        """Type a command, as keyboard mode allows alongside the voice."""
+        stdin = run.live.proc.stdin
+        if stdin is not None:
+            stdin.write(text + "\n")
+            stdin.flush()
+
     # -- waiting
 
     def wait_event(self, run: Launch, match: Callable[[Event], bool], timeout_s: float,
@@ -1039,6 +1050,68 @@ def stop_trial(bench: RoomBench, run: Launch) -> StopTrial:
     )
 
 
+def cutoff_trial(bench: RoomBench, run: Launch) -> float | None:
+    """One typed "stop" 0.5-2 s into an instruction: from the session's decision (its
+    `command` event, mapped by the event clock) to the first 20 ms of digital silence in
+    the room. None when the session could not be brought there or did not stop."""
+    if state_of(run) == "stopped":
+        mark = len(run.live.events())
+        bench.type_line(run, "resume")
+        if bench.wait_event(run, _running, 8.0, mark) is None:
+            return None
+        bench.wait_talking(run, 5.0)
+        time.sleep(1.0)  # "Carrying on." comes before the instruction
+    elif not bench.wait_talking(run, 0.3):
+        mark = len(run.live.events())
+        bench.type_line(run, "repeat")
+        if bench.wait_event(run, _instruction, 8.0, mark) is None:
+            return None
+        bench.wait_talking(run, 5.0)
+    time.sleep(bench.rng.uniform(0.5, 2.0))
+    if not bench.wait_talking(run, 0.5):
+        return None
+    rec = bench.room.record()
+    mark = len(run.live.events())
+    bench.type_line(run, "stop")
+    command = bench.wait_event(run, lambda e: e["type"] == "command" and e["intent"] == "stop",
+                               5.0, mark)
+    stopped = bench.wait_event(run, lambda e: e["type"] == "state" and e["to"] == "stopped",
+                               5.0, mark)
+    time.sleep(0.5)
+    recording = rec.stop()
+    requested = run.clock.monotonic(float(command["t"])) if command else None
+    if requested is None or stopped is None:
+        return None
+    cut = cut_time(recording, requested - 0.01, requested + 1.0)
+    return None if cut is None else max(0.0, cut - requested) * 1000
+
+
+def cutoff_metrics(bench: RoomBench, run: Launch, trials: int) -> list[Metric]:
+    """Typed stops while it talks: how fast the output goes silent once the session has
+    decided (voice out's own target, apart from recognition)."""
+    got: list[float] = []
+    failed = 0
+    for i in range(trials):
+        ms = cutoff_trial(bench, run)
+        if ms is None:
+            failed += 1
+            if failed >= GIVE_UP_AFTER and not got:
+                break
+        else:
+            got.append(ms)
+        print(f"    cut-off trial {i + 1}/{trials}: "
+              f"{'-' if ms is None else f'{ms:.0f} ms'}", flush=True)
+    if state_of(run) == "stopped":
+        bench.type_line(run, "resume")
+    note = f"{len(got)} measured of {len(got) + failed}; typed stop, decision to silence"
+    return [
+        Metric("cutoff_p50_ms", percentile(got, 50), "ms", None, len(got), note,
+               {"trials_ms": got, "unmeasured": failed}),
+        Metric("cutoff_p95_ms", percentile(got, 95), "ms", ("<=", 50.0), len(got),
+               "the session deciding to stop to the output going silent"),
+    ]
+
+
 def stop_latency_metrics(bench: RoomBench, run: Launch, trials: int,
                          all_notes: list[str]) -> list[Metric]:
     """Say 'stop' `trials` times into a long instruction, resuming by voice in between."""
@@ -1300,6 +1373,7 @@ def live_phases(bench: RoomBench, notes: list[str]) -> list[Metric]:
     run = bench.launch("--routine", "full", "--mode", "self", "--time-scale", "10")
     try:
         if bench.reach_running(run):
+            phase("cut-off trials", lambda: cutoff_metrics(bench, run, max(trials // 2, 3)))
             phase("stop trials", lambda: stop_latency_metrics(bench, run, trials, notes))
             phase("acknowledgement trials", lambda: paused_then_acks(run))
             phase("cpu and memory", lambda: usage(run))
@@ -1320,6 +1394,7 @@ METRIC_ORDER = (
     "accuracy_stop_real", "accuracy", "accuracy_espeak", "accuracy_piper", "false_accept_rate",
     "false_activations_per_hour", "self_triggers", "false_holds", "stop_latency_p50_ms",
     "stop_latency_p95_ms", "stop_decided_p95_ms", "stop_chime_p95_ms", "stop_missed",
+    "cutoff_p50_ms", "cutoff_p95_ms",
     "ack_latency_p50_ms", "ack_latency_p95_ms",
     "first_word_s", "cpu_percent", "rss_mb",
 )

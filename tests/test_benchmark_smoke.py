@@ -34,6 +34,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "stop_chime_p95_ms": (0.0, 10_000.0),
     "stop_decided_p95_ms": (0.0, 10_000.0),
     "stop_missed": (0.0, 1000.0),
+    "cutoff_p50_ms": (0.0, 1000.0),
+    "cutoff_p95_ms": (0.0, 1000.0),
     "ack_latency_p50_ms": (0.0, 10_000.0),
     "ack_latency_p95_ms": (0.0, 10_000.0),
     "first_word_s": (0.0, 30.0),
