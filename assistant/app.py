@@ -18,15 +18,15 @@ from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.listening.input_recording import InputRecording
 from assistant.listening.listener import Holdable, Listener
 from assistant.listening.spotter import CommandSpotter, PlaybackHistory
-from assistant.memory import Memory
 from assistant.ports import Voice
-from assistant.remembered import plan_start
+from assistant.remembered import open_start
 from assistant.routines import load_routine
 from assistant.runner import run_session
 from assistant.screen.level import MicLevel
 from assistant.session import Command, Session
-from assistant.session_memory import SessionMemory
+from assistant.session_memory import record_session
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings, SpeechSettings
+from assistant.speech.voice_choice import installed_voice
 from assistant.text_input import start_text_input
 from assistant.vocabulary import Vocabulary, load_vocabulary
 
@@ -172,21 +172,29 @@ def run_guided_session(
     vocabulary = load_vocabulary()
     dialog = load_dialog()
     inbox: queue.Queue[Command] = queue.Queue()
-    memory = Memory(remember.folder)
     with ExitStack() as stack:
-        stack.callback(memory.close)
-        start = plan_start(
-            memory, wanted, speech_flags, given[0], given[1], remember.resume, dialog
-        )
+        start, memory = open_start(remember, wanted, speech_flags, given, dialog, _notice)
+        if memory is not None:
+            stack.callback(memory.close)
         for line in start.notices:
             _notice(line)
         session_settings = start.settings
         speech = _with_options(start.speech, start.volume_steps, options)
+        if not options.text_mode:
+            voice_id, gone = installed_voice(speech.voice, memory, dialog)
+            if gone is not None:
+                _notice(gone)
+                speech = replace(speech, voice=voice_id)
         routine = load_routine(session_settings.routine)
         events = EventLog(clock, options.events_path)
         stack.callback(events.close)
         mode = session_settings.mode or "self"
-        events.subscribe(SessionMemory(memory, session_settings.routine, mode, start.volume_steps))
+        offered = start.offer.session_id if start.offer is not None else None
+        recorder = record_session(
+            memory, session_settings.routine, mode, start.volume_steps, offered, dialog, _notice
+        )
+        if recorder is not None:
+            events.subscribe(recorder)
         spoken = None if options.text_mode else _open_voice(speech, dialog, stack)
         show_screen = options.live_screen and not options.text_mode
         if spoken is None:
@@ -206,6 +214,7 @@ def run_guided_session(
             vocabulary,
             screening_plan=start.screening,
             start_index=start.start_index,
+            resume_offer=start.offer,
         )
         listener = None
         level = MicLevel() if show_screen else None

@@ -88,7 +88,8 @@ def routines() -> None:
     "--routine",
     "routine_name",
     default=None,
-    help="A built-in routine name or the path of your own .toml file (default: full).",
+    help="A built-in routine name or the path of your own .toml file "
+    "(default: the last one used, else full).",
 )
 @click.option(
     "--mode",
@@ -175,6 +176,7 @@ def start(
 
     try:
         config = _config()
+        use_last_routine = routine_name is None and config.routine is None
         routine_name = routine_name or config.routine or "full"
         mode = mode or config.mode
         pressure = pressure or config.pressure
@@ -206,7 +208,9 @@ def start(
             output_device=output,
             volume=config.volume,
         )
-        memory = MemorySettings(folder=_home(), resume=resume)
+        memory = MemorySettings(
+            folder=_home(), resume=resume, use_last_routine=use_last_routine
+        )
         run_guided_session(
             wanted,
             (pressure is not None, pace is not None),
@@ -375,28 +379,46 @@ def _home() -> Path:
 )
 def history(limit: int) -> None:
     """Recent sessions, and how often per week against the 2 to 3 that help most."""
+    from assistant.dialog import load_dialog
     from assistant.history import history_lines
-    from assistant.memory import Memory
+    from assistant.memory import Memory, MemoryUnavailable
+    from assistant.session_memory import memory_problem
 
-    memory = Memory(_home())
+    dialog = load_dialog()
     try:
-        for line in history_lines(memory, limit):
-            click.echo(line)
-    finally:
-        memory.close()
+        memory = Memory(_home())
+        try:
+            if memory.moved_aside is not None:
+                click.echo(dialog.line("notice.memory_moved_aside", path=memory.moved_aside))
+            for line in history_lines(memory, limit):
+                click.echo(line)
+        finally:
+            memory.close()
+    except MemoryUnavailable as exc:
+        click.echo(memory_problem(dialog, exc, in_session=False), err=True)
+        sys.exit(1)
 
 
 @cli.command()
 @click.option("--yes", "confirmed", is_flag=True, help="Do not ask for confirmation.")
 def forget(confirmed: bool) -> None:
     """Delete everything remembered: preferences, safety answers and history."""
+    from assistant.dialog import load_dialog
+    from assistant.memory import MemoryUnavailable
     from assistant.memory import forget as wipe
+    from assistant.session_memory import memory_problem
 
+    dialog = load_dialog()
     home = _home()
-    if not confirmed and not click.confirm(f"Delete everything stored in {home}?"):
-        click.echo("Nothing deleted.")
+    if not confirmed and not click.confirm(dialog.line("memory.forget_confirm", folder=home)):
+        click.echo(dialog.line("memory.nothing_deleted"))
         return
-    click.echo("Forgotten." if wipe(home) else "There was nothing stored.")
+    try:
+        found = wipe(home)
+    except MemoryUnavailable as exc:
+        click.echo(memory_problem(dialog, exc, in_session=False), err=True)
+        sys.exit(1)
+    click.echo(dialog.line("memory.forgotten" if found else "memory.nothing_stored"))
 
 
 @cli.command()

@@ -14,8 +14,11 @@ LASTING_PER_WEEK = 2.0
 
 
 def sessions_per_week(memory: Memory, now: float) -> float:
+    """Sessions that massaged at all (a step done, not only skipped) in the last weeks."""
     since = now - WINDOW_WEEKS * WEEK_S
-    recent = [s for s in memory.sessions(limit=1000) if s.started_at >= since]
+    recent = [
+        s for s in memory.sessions(limit=1000) if s.started_at >= since and s.steps_completed > 0
+    ]
     return len(recent) / WINDOW_WEEKS
 
 

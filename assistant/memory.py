@@ -1,35 +1,89 @@
 """What the assistant remembers between sessions, in SQLite, without ever losing it.
 
 Every write is one transaction (a kill at any moment leaves the last committed
-state); a file that SQLite cannot read is moved aside and a fresh one started.
+state). Only a file SQLite says is not a database, or is malformed, is moved
+aside (never deleted) and a fresh one started; a file that is merely locked by
+another program, or a folder that cannot be written, is left alone and reported
+as `MemoryUnavailable`, so the session can carry on without memory.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
+
+from assistant.errors import AssistantError
 
 DB_NAME = "memory.sqlite3"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS preferences (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS screening (
-    question TEXT PRIMARY KEY, answer INTEGER NOT NULL, answered_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY,
-    routine TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    step_index INTEGER NOT NULL DEFAULT 0,
-    steps_completed INTEGER NOT NULL DEFAULT 0,
-    commands TEXT NOT NULL DEFAULT '{}',
-    outcome TEXT);
-"""
+SIDE_FILES = ("-journal", "-wal", "-shm")
+SCHEMA_VERSION = 2
+"""1: screening answers per question. 2: per person massaged, and the step id of a session."""
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS preferences (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS screening_answers (
+        person TEXT NOT NULL,
+        question TEXT NOT NULL,
+        answer INTEGER NOT NULL,
+        answered_at REAL NOT NULL,
+        PRIMARY KEY (person, question))""",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        id INTEGER PRIMARY KEY,
+        routine TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        step_index INTEGER NOT NULL DEFAULT 0,
+        steps_completed INTEGER NOT NULL DEFAULT 0,
+        commands TEXT NOT NULL DEFAULT '{}',
+        outcome TEXT)""",
+)
+SESSION_COLUMNS = {"step_id": "TEXT", "foot": "INTEGER"}
+"""Added in version 2: where a session was, by step, so resuming does not depend on
+which steps a plan left out."""
+
+Problem = Literal["locked", "unusable"]
+
+
+class MemoryUnavailable(AssistantError):
+    """Memory cannot be used now (locked by another program, a folder or file that
+    cannot be written, or it broke mid-session); nothing was moved or deleted."""
+
+    def __init__(self, problem: Problem, path: Path, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.problem = problem
+        self.path = path
+        self.detail = detail
+
+
+def _error_name(exc: sqlite3.Error) -> str:
+    return str(getattr(exc, "sqlite_errorname", ""))
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    """Only what SQLite itself calls "not a database" or "malformed" is corruption."""
+    name = _error_name(exc)
+    if name:
+        return name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
+    text = str(exc)
+    return "file is not a database" in text or "malformed" in text
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    name = _error_name(exc)
+    if name:
+        return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+class _Corrupt(sqlite3.DatabaseError):
+    """The integrity check found damage (SQLite opened the file, but it is not sound)."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +97,9 @@ class SessionRecord:
     steps_completed: int
     commands: dict[str, int]
     outcome: str | None
-    """'finished', 'ended' by the user, or None: still running, or interrupted."""
+    """'finished', 'ended' by the user, 'interrupted', or None: running, or killed."""
+    step_id: str | None = None
+    foot: int | None = None
 
     @property
     def duration_s(self) -> float:
@@ -51,43 +107,119 @@ class SessionRecord:
 
 
 class Memory:
-    def __init__(self, folder: Path, wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        wall: Callable[[], float] = time.time,
+        busy_timeout_s: float = 5.0,
+    ) -> None:
+        """`busy_timeout_s`: how long to wait for another program's lock before giving up."""
         self.folder = folder
         self.path = folder / DB_NAME
         self.wall = wall
+        self.busy_timeout_s = busy_timeout_s
         self.moved_aside: Path | None = None
         """Where an unreadable database was put, if one was found on opening."""
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MemoryUnavailable("unusable", folder, exc.strerror or str(exc)) from exc
         try:
             self._db = self._open()
-        except sqlite3.DatabaseError:
-            self.moved_aside = self.path.with_name(f"{DB_NAME}.corrupt-{int(wall())}")
-            self.path.replace(self.moved_aside)
-            for suffix in ("-journal", "-wal", "-shm"):
-                self.path.with_name(DB_NAME + suffix).unlink(missing_ok=True)
-            self._db = self._open()
+        except sqlite3.Error as exc:
+            if not _is_corrupt(exc):
+                raise self._unavailable(exc) from exc
+            self._move_aside()
+            try:
+                self._db = self._open()
+            except sqlite3.Error as again:
+                raise self._unavailable(again) from again
+
+    def _unavailable(self, exc: sqlite3.Error) -> MemoryUnavailable:
+        return MemoryUnavailable("locked" if _is_locked(exc) else "unusable", self.path, str(exc))
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
         try:
             db.execute("PRAGMA synchronous=FULL")
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("quick_check failed")
-            db.executescript(SCHEMA)
-        except sqlite3.DatabaseError:
+                raise _Corrupt("database disk image is malformed (quick_check)")
+            self._migrate(db)
+        except BaseException:
             db.close()
             raise
         return db
 
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """Bring an older file up to date in one transaction; an up-to-date one is not
+        written to at all (so a read-only file can still be read)."""
+        if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in TABLES:
+                db.execute(statement)
+            have = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+            for column, kind in SESSION_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
+            old = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'screening'"
+            ).fetchone()
+            if old:  # version 1: the answers were the user's own
+                db.execute(
+                    "INSERT OR IGNORE INTO screening_answers"
+                    "(person, question, answer, answered_at) "
+                    "SELECT 'self', question, answer, answered_at FROM screening"
+                )
+                db.execute("DROP TABLE screening")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _move_aside(self) -> None:
+        """Rename the damaged file (and its journal) out of the way; never delete it."""
+        stamp = int(self.wall())
+        target = self.path.with_name(f"{DB_NAME}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            target, n = self.path.with_name(f"{DB_NAME}.corrupt-{stamp}-{n}"), n + 1
+        try:
+            self.path.replace(target)
+            for suffix in SIDE_FILES:
+                side = self.path.with_name(DB_NAME + suffix)
+                if side.exists():
+                    side.replace(target.with_name(target.name + suffix))
+        except OSError as exc:
+            raise MemoryUnavailable("unusable", self.path, exc.strerror or str(exc)) from exc
+        self.moved_aside = target
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
         try:
             yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._unavailable(exc) from exc
             raise
-        self._db.execute("COMMIT")
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -95,7 +227,7 @@ class Memory:
     # ----- preferences ---------------------------------------------------------------
 
     def preferences(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT key, value FROM preferences").fetchall())
+        return dict(self._read("SELECT key, value FROM preferences"))
 
     def save_preferences(self, values: dict[str, str]) -> None:
         with self._write() as db:
@@ -105,20 +237,23 @@ class Memory:
                 sorted(values.items()),
             )
 
-    # ----- screening -----------------------------------------------------------------
+    # ----- screening, per person massaged ------------------------------------------
 
-    def screening_answers(self) -> dict[str, tuple[bool, float]]:
-        rows = self._db.execute("SELECT question, answer, answered_at FROM screening")
-        return {q: (bool(a), at) for q, a, at in rows.fetchall()}
+    def screening_answers(self, person: str = "self") -> dict[str, tuple[bool, float]]:
+        rows = self._read(
+            "SELECT question, answer, answered_at FROM screening_answers WHERE person = ?",
+            (person,),
+        )
+        return {q: (bool(a), at) for q, a, at in rows}
 
-    def save_screening(self, answers: dict[str, bool]) -> None:
+    def save_screening(self, answers: dict[str, bool], person: str = "self") -> None:
         now = self.wall()
         with self._write() as db:
             db.executemany(
-                "INSERT INTO screening(question, answer, answered_at) VALUES(?, ?, ?) "
-                "ON CONFLICT(question) DO UPDATE SET answer = excluded.answer, "
-                "answered_at = excluded.answered_at",
-                [(q, int(a), now) for q, a in sorted(answers.items())],
+                "INSERT INTO screening_answers(person, question, answer, answered_at) "
+                "VALUES(?, ?, ?, ?) ON CONFLICT(person, question) DO UPDATE SET "
+                "answer = excluded.answer, answered_at = excluded.answered_at",
+                [(person, q, int(a), now) for q, a in sorted(answers.items())],
             )
 
     # ----- sessions ------------------------------------------------------------------
@@ -133,18 +268,39 @@ class Memory:
             return int(cursor.lastrowid or 0)
 
     def record_progress(
-        self, session_id: int, step_index: int, steps_completed: int, commands: dict[str, int]
+        self,
+        session_id: int,
+        step_index: int,
+        steps_completed: int,
+        commands: dict[str, int],
+        step_id: str | None = None,
+        foot: int | None = None,
     ) -> None:
         with self._write() as db:
             db.execute(
                 "UPDATE sessions SET updated_at = ?, step_index = ?, steps_completed = ?, "
-                "commands = ? WHERE id = ?",
-                (self.wall(), step_index, steps_completed, json.dumps(commands), session_id),
+                "commands = ?, step_id = COALESCE(?, step_id), foot = ? WHERE id = ?",
+                (
+                    self.wall(),
+                    step_index,
+                    steps_completed,
+                    json.dumps(commands),
+                    step_id,
+                    foot,
+                    session_id,
+                ),
             )
 
     def set_session_mode(self, session_id: int, mode: str) -> None:
         with self._write() as db:
             db.execute("UPDATE sessions SET mode = ? WHERE id = ?", (mode, session_id))
+
+    def set_session_routine(self, session_id: int, routine: str, mode: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE sessions SET routine = ?, mode = ? WHERE id = ?",
+                (routine, mode, session_id),
+            )
 
     def end_session(self, session_id: int, outcome: str) -> None:
         with self._write() as db:
@@ -154,31 +310,62 @@ class Memory:
             )
 
     def sessions(self, limit: int = 50) -> list[SessionRecord]:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT id, routine, mode, started_at, updated_at, step_index, steps_completed, "
-            "commands, outcome FROM sessions ORDER BY started_at DESC, id DESC LIMIT ?",
+            "commands, outcome, step_id, foot FROM sessions "
+            "ORDER BY started_at DESC, id DESC LIMIT ?",
             (limit,),
-        ).fetchall()
+        )
         return [
-            SessionRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), r[8])
+            SessionRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), r[8], r[9], r[10]
+            )
             for r in rows
         ]
 
     def unfinished(self, within_s: float = 12 * 3600.0) -> SessionRecord | None:
-        """The latest session that never ended, if recent enough to pick up again."""
-        latest = self.sessions(limit=1)
-        if latest and latest[0].outcome is None and self.wall() - latest[0].updated_at <= within_s:
-            return latest[0]
+        """The latest session that never ended, if recent enough to pick up again.
+
+        A newer session that ended does not hide it: it stays on offer until a session
+        has really taken its place (see `SessionMemory`)."""
+        for record in self.sessions(limit=20):
+            if record.outcome is None:
+                return record if self.wall() - record.updated_at <= within_s else None
         return None
 
+    def close_unfinished(self, keep: int | None = None) -> None:
+        """Mark every session that never ended as interrupted, except `keep`."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE sessions SET outcome = 'interrupted' "
+                "WHERE outcome IS NULL AND id IS NOT ?",
+                (keep,),
+            )
+
     def mark_interrupted(self, session_id: int) -> None:
-        self.end_session(session_id, "interrupted")
+        with self._write() as db:
+            db.execute(
+                "UPDATE sessions SET outcome = 'interrupted' WHERE id = ? AND outcome IS NULL",
+                (session_id,),
+            )
 
 
 def forget(folder: Path) -> bool:
-    """Delete everything stored; True when there was something to delete."""
+    """Delete everything stored, moved-aside copies included (files or folders);
+    True when there was something to delete. Whatever cannot be deleted is reported
+    after trying all the rest."""
     found = False
-    for path in folder.glob(f"{DB_NAME}*"):
-        path.unlink()
+    failed: list[tuple[Path, OSError]] = []
+    for path in sorted(folder.glob(f"{DB_NAME}*")):
         found = True
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError as exc:
+            failed.append((path, exc))
+    if failed:
+        where, error = failed[0]
+        raise MemoryUnavailable("unusable", where, error.strerror or str(error))
     return found

@@ -1,15 +1,31 @@
-"""Starting a session from memory: learned preferences, safety answers, resuming."""
+"""Starting a session from memory: learned preferences, safety answers, resuming.
+
+Memory that cannot be used (locked by another program, a folder that cannot be
+written) is reported in one line and left out: the session starts from defaults.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from assistant.dialog import Dialog
-from assistant.memory import Memory
+from assistant.errors import AssistantError
+from assistant.memory import Memory, MemoryUnavailable, SessionRecord
 from assistant.plan import make_plan
-from assistant.routines import load_routine
-from assistant.safety import ScreeningPlan, load_screening, plan_screening
-from assistant.settings import PRESSURES, SessionSettings, SpeechSettings
+from assistant.routines import Routine, load_routine
+from assistant.safety import PERSONS, ScreeningPlan, load_screening, plan_screening
+from assistant.session_memory import memory_problem
+from assistant.session_screening import ResumeOffer
+from assistant.settings import (
+    PACES,
+    PRESSURES,
+    MemorySettings,
+    Mode,
+    SessionSettings,
+    SpeechSettings,
+)
 
 
 @dataclass(frozen=True)
@@ -17,71 +33,156 @@ class StartPlan:
     settings: SessionSettings
     speech: SpeechSettings
     volume_steps: int
-    screening: ScreeningPlan
+    screening: dict[Mode, ScreeningPlan]
+    """Per person massaged."""
     start_index: int
     notices: tuple[str, ...]
+    offer: ResumeOffer | None = None
+    """An unfinished session to offer at the start (yes picks it up)."""
+
+
+def open_start(
+    remember: MemorySettings,
+    wanted: SessionSettings,
+    speech_flags: dict[str, str | int | bool],
+    given: tuple[bool, bool],
+    dialog: Dialog,
+    notice: Callable[[str], None],
+) -> tuple[StartPlan, Memory | None]:
+    """The start plan, and the memory to record the session in (None: without memory)."""
+    memory: Memory | None = None
+    try:
+        memory = Memory(remember.folder, busy_timeout_s=remember.busy_timeout_s)
+        return plan_start(memory, wanted, speech_flags, given, remember, dialog), memory
+    except MemoryUnavailable as exc:
+        if memory is not None:
+            memory.close()
+        notice(memory_problem(dialog, exc, in_session=True))
+        return plan_start(None, wanted, speech_flags, given, remember, dialog), None
 
 
 def plan_start(
-    memory: Memory,
+    memory: Memory | None,
     wanted: SessionSettings,
     speech_flags: dict[str, str | int | bool],
-    pressure_given: bool,
-    pace_given: bool,
-    resume: bool,
+    given: tuple[bool, bool],
+    remember: MemorySettings,
     dialog: Dialog,
 ) -> StartPlan:
-    """Flags win; otherwise what was learned last time; otherwise the routine's defaults."""
+    """Flags win; otherwise what was learned last time; otherwise the routine's defaults.
+
+    `given`: whether pressure and pace came from flags. May raise MemoryUnavailable."""
+    pressure_given, pace_given = given
     notices: list[str] = []
-    if memory.moved_aside is not None:
-        notices.append(dialog.line("notice.memory_moved_aside", path=memory.moved_aside))
-    prefs = memory.preferences()
-    settings, start_index = wanted, 0
-    unfinished = memory.unfinished()
-    if unfinished is not None:
-        memory.mark_interrupted(unfinished.id)
-        routine = load_routine(unfinished.routine)
-        count = len(make_plan(routine))
-        if resume:
-            settings = replace(settings, routine=unfinished.routine, mode=unfinished.mode)  # type: ignore[arg-type]
-            start_index = unfinished.step_index
+    prefs: dict[str, str] = {}
+    if memory is not None:
+        if memory.moved_aside is not None:
+            notices.append(dialog.line("notice.memory_moved_aside", path=memory.moved_aside))
+        prefs = memory.preferences()
+    settings, start_index, offer = wanted, 0, None
+    unfinished = _resumable(memory)
+    if memory is not None and unfinished is not None:
+        record, routine = unfinished
+        index = _index_in(routine, record)
+        if remember.resume:
+            memory.close_unfinished()
+            settings = replace(settings, routine=record.routine, mode=record.mode)  # type: ignore[arg-type]
+            start_index = index
         else:
-            notices.append(
-                dialog.line(
-                    "notice.resume_offer",
-                    routine=routine.title,
-                    step=unfinished.step_index + 1,
-                    count=count,
-                )
-            )
-    elif resume:
+            memory.close_unfinished(keep=record.id)
+            mode: Mode = "partner" if record.mode == "partner" else "self"
+            offer = ResumeOffer(record.id, record.routine, routine, mode, index)
+    elif memory is not None:
+        memory.close_unfinished()
+    if remember.resume and unfinished is None:
         notices.append(dialog.line("notice.nothing_to_resume"))
-    if settings.mode is None and prefs.get("mode") in ("self", "partner"):
+    if remember.use_last_routine and not (remember.resume and unfinished is not None):
+        settings = _last_routine(settings, prefs.get("last_routine"), given)
+    if settings.mode is None and prefs.get("mode") in PERSONS:
         settings = replace(settings, mode=prefs["mode"])  # type: ignore[arg-type]
     learned = prefs.get("pressure")
     if not pressure_given and learned in PRESSURES and learned != settings.pressure:
         settings = replace(settings, pressure=learned, pressure_remembered=True)
-    pace = prefs.get("pace_factor")
-    if not pace_given and pace is not None:
-        factor = float(pace)
-        if settings.min_pace_factor <= factor <= settings.max_pace_factor:
-            settings = replace(settings, pace_factor=factor)
+    settings = _learned_pace(settings, prefs.get("pace_factor"), pace_given)
     if prefs.get("disclaimer_heard") == "yes":
-        settings = replace(settings, show_disclaimer=False)
+        settings = replace(settings, disclaimer_heard=True)
     speech, volume_steps = _speech_from_memory(memory, speech_flags, prefs)
-    answers = memory.screening_answers()
-    screening = plan_screening(load_screening(), answers, memory.wall(), asked=False)
-    return StartPlan(settings, speech, volume_steps, screening, start_index, tuple(notices))
+    screening = load_screening()
+    now = memory.wall() if memory is not None else 0.0
+    plans = {
+        person: plan_screening(
+            screening, memory.screening_answers(person) if memory else {}, now, asked=False
+        )
+        for person in PERSONS
+    }
+    return StartPlan(settings, speech, volume_steps, plans, start_index, tuple(notices), offer)
+
+
+def _resumable(memory: Memory | None) -> tuple[SessionRecord, Routine] | None:
+    """The unfinished session to pick up, if its routine can still be loaded."""
+    record = memory.unfinished() if memory is not None else None
+    if record is None:
+        return None
+    try:
+        return record, load_routine(record.routine)
+    except AssistantError:
+        return None
+
+
+def _index_in(routine: Routine, record: SessionRecord) -> int:
+    """Where the old session was, in the routine's whole plan: by step (a plan that left
+    the pressure points out numbered the steps differently), else by number."""
+    plan = make_plan(routine)
+    for n, item in enumerate(plan):
+        if item.step.id == record.step_id and item.foot == record.foot:
+            return n
+    return min(max(record.step_index, 0), len(plan) - 1)
+
+
+def _last_routine(
+    settings: SessionSettings, last: str | None, given: tuple[bool, bool]
+) -> SessionSettings:
+    """Last time's routine, with its own default pressure and pace unless given."""
+    if not last:
+        return settings
+    try:
+        routine = load_routine(last)
+    except AssistantError:
+        return settings
+    settings = replace(settings, routine=last, routine_remembered=True)
+    if not given[0]:
+        settings = replace(settings, pressure=routine.default_pressure)  # type: ignore[arg-type]
+    if not given[1]:
+        settings = replace(settings, pace_factor=PACES[routine.default_pace])
+    return settings
+
+
+def _learned_pace(settings: SessionSettings, learned: str | None, given: bool) -> SessionSettings:
+    if given or learned is None:
+        return settings
+    try:
+        factor = float(learned)
+    except ValueError:
+        return settings
+    if not settings.min_pace_factor <= factor <= settings.max_pace_factor:
+        return settings
+    if factor == settings.pace_factor:
+        return settings
+    direction: Literal["slower", "faster"] = (
+        "slower" if factor > settings.pace_factor else "faster"
+    )
+    return replace(settings, pace_factor=factor, pace_remembered=direction)
 
 
 def _speech_from_memory(
-    memory: Memory, flags: dict[str, str | int | bool], prefs: dict[str, str]
+    memory: Memory | None, flags: dict[str, str | int | bool], prefs: dict[str, str]
 ) -> tuple[SpeechSettings, int]:
     """Voice, rate and chimes given as flags are remembered; otherwise the remembered
     ones are used. Volume is remembered as louder/quieter steps."""
-    memory.save_preferences({key: str(value) for key, value in flags.items()})
+    if memory is not None and flags:
+        memory.save_preferences({key: str(value) for key, value in flags.items()})
     values: dict[str, str | int | bool] = {}
-    if "voice" in prefs:
+    if prefs.get("voice"):  # empty: a voice that was forgotten (no longer installed)
         values["voice"] = prefs["voice"]
     if prefs.get("rate_wpm", "").isdigit():
         values["rate_wpm"] = int(prefs["rate_wpm"])

@@ -1,16 +1,24 @@
-"""Safety screening as data: the questions, when to ask them again, what a yes means."""
+"""Safety screening as data: the questions, when to ask them again, what a yes means.
+
+Answers belong to the person being massaged: your own answers say nothing about a
+partner's feet, so each person ("self" or "partner") has a plan of their own.
+"""
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 from assistant.errors import DataFileError
 from assistant.routines import Phrasing
+from assistant.settings import Mode
 
 SAFETY_FILE = "assistant/data/safety.toml"
 DAY_S = 86400.0
+PERSONS: tuple[Mode, ...] = ("self", "partner")
 
 
 @dataclass(frozen=True)
@@ -18,6 +26,10 @@ class Question:
     id: str
     text: Phrasing
     skip_pressure_points: bool
+    doctor_first: bool = True
+    """A yes recommends a doctor first and offers to end or go on gently."""
+    reminder: Phrasing | None = None
+    """Said every session while the answer is yes (check your feet for sores...)."""
 
 
 @dataclass(frozen=True)
@@ -25,14 +37,35 @@ class Screening:
     questions: tuple[Question, ...]
     renew_after_days: float
 
+    def yes_to(self, answers: Mapping[str, bool]) -> tuple[Question, ...]:
+        return tuple(q for q in self.questions if answers.get(q.id))
+
 
 @dataclass(frozen=True)
 class ScreeningPlan:
-    """What the session does about safety: ask now, or apply remembered answers."""
+    """What the session does about one person's safety: ask now, or apply what is known."""
 
     ask: bool
     answers: dict[str, bool] = field(default_factory=dict)
     """Remembered answers (True is yes) when not asking."""
+
+
+ScreeningPlans = Mapping[Mode, ScreeningPlan]
+
+
+def plans_for(plan: ScreeningPlan | ScreeningPlans | None) -> dict[Mode, ScreeningPlan]:
+    """One plan for everybody (tests, or nothing known) or one per person."""
+    if plan is None:
+        plan = ScreeningPlan(ask=False)
+    if isinstance(plan, ScreeningPlan):
+        return {person: plan for person in PERSONS}
+    return {person: plan.get(person, ScreeningPlan(ask=True)) for person in PERSONS}
+
+
+def _phrasing(raw: Any, where: str) -> Phrasing:
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(m), str) for m in PERSONS):
+        raise DataFileError(f"{SAFETY_FILE}: {where} needs 'self' and 'partner' lines")
+    return Phrasing(self=raw["self"], partner=raw["partner"])
 
 
 def load_screening() -> Screening:
@@ -42,8 +75,14 @@ def load_screening() -> Screening:
         questions = tuple(
             Question(
                 id=q["id"],
-                text=Phrasing(self=q["self"], partner=q["partner"]),
+                text=_phrasing(q, f"question '{q['id']}'"),
                 skip_pressure_points=bool(q.get("skip_pressure_points", False)),
+                doctor_first=bool(q.get("doctor_first", True)),
+                reminder=(
+                    _phrasing(q["reminder"], f"question '{q['id']}' reminder")
+                    if "reminder" in q
+                    else None
+                ),
             )
             for q in raw["questions"]
         )

@@ -16,8 +16,8 @@ from assistant.events import EventLog
 from assistant.plan import PlanItem, make_plan
 from assistant.ports import Clock, Voice
 from assistant.routines import Routine
-from assistant.safety import Screening, ScreeningPlan, load_screening
-from assistant.session_screening import ScreeningMixin
+from assistant.safety import Screening, ScreeningPlan, ScreeningPlans, load_screening, plans_for
+from assistant.session_screening import ResumeOffer, ScreeningMixin
 from assistant.session_states import STATES, TRANSITIONS, State
 from assistant.settings import PRESSURES, Mode, SessionSettings
 from assistant.vocabulary import Vocabulary
@@ -45,10 +45,13 @@ class Session(ScreeningMixin):
         events: EventLog,
         dialog: Dialog,
         vocabulary: Vocabulary,
-        screening_plan: ScreeningPlan | None = None,
+        screening_plan: ScreeningPlan | ScreeningPlans | None = None,
         screening: Screening | None = None,
         start_index: int = 0,
+        resume_offer: ResumeOffer | None = None,
     ) -> None:
+        """`screening_plan`: one for whoever is massaged, or one per person (self,
+        partner); `resume_offer`: an unfinished session to offer at the start."""
         self.routine = routine
         self.settings = settings
         self.clock = clock
@@ -64,6 +67,7 @@ class Session(ScreeningMixin):
         self.total_s = 0.0
         self.cues_spoken = 0
         self.pains = 0
+        self._pain_pending = False
         self.mode: Mode = settings.mode or "self"
         self.mode_known = settings.mode is not None
         self._quiet_s = 0.0
@@ -71,9 +75,7 @@ class Session(ScreeningMixin):
         self.screening_done = False
         self._fresh = True
         self._last_tick = clock.now()
-        self._init_screening(
-            screening or load_screening(), screening_plan or ScreeningPlan(ask=False)
-        )
+        self._init_screening(screening or load_screening(), plans_for(screening_plan), resume_offer)
         self.machine = Machine(
             model=self,
             states=STATES,
@@ -105,10 +107,9 @@ class Session(ScreeningMixin):
         self.events.emit(
             "command", intent=cmd.intent, phrase=cmd.phrase, source=cmd.source, accepted=valid
         )
-        awaiting = self.awaiting_answer_now() or not self.mode_known
-        if not valid and self.state == State.SCREENING and awaiting:
-            self.unclear_answer()
-        elif cmd.intent is None:
+        if not valid and self.state == State.SCREENING and self.screening_reply(cmd.intent):
+            return
+        if cmd.intent is None:
             self._say("not_understood")
         elif not valid:
             self._say(self._not_now_key(cmd.intent))
@@ -165,6 +166,9 @@ class Session(ScreeningMixin):
     # ----- before-callbacks --------------------------------------------------------
 
     def move_forward(self, event: EventData) -> None:
+        if event.event.name == "time_up":  # done, not skipped: history counts these
+            item = self.item
+            self.events.emit("step_done", id=item.step.id, index=self.index, foot=item.foot)
         self._go_to(self.index + 1)
         if event.event.name == "skip":
             self._say("ack_skip")
@@ -189,6 +193,7 @@ class Session(ScreeningMixin):
 
     def count_pain(self, event: EventData) -> None:
         self.pains += 1
+        self._pain_pending = True
 
     def mark_ended_by_user(self, event: EventData) -> None:
         self.ended_by_user = True
@@ -203,11 +208,17 @@ class Session(ScreeningMixin):
             length=self._count("duration.minutes", minutes),
             mode_phrase=self.dialog.line(f"mode_{self.mode}"),
         )
-        if self.settings.show_disclaimer:
-            self._say("disclaimer")
+        # Every session: in full the first time, then in its short form.
+        self._say("disclaimer_short" if self.settings.disclaimer_heard else "disclaimer")
+        if self.settings.routine_remembered:
+            self._say("remembered_routine")
         if self.settings.pressure_remembered:
             level = self.dialog.line(f"pressure_name.{PRESSURES[self.pressure]}")
             self._say("remembered_pressure", level=level)
+        if self.settings.pace_remembered is not None:
+            slower = self.settings.pace_remembered == "slower"
+            pace = self.dialog.line("pace_compare.slower" if slower else "pace_compare.faster")
+            self._say("remembered_pace", pace=pace)
         self._say("how_to_talk")
 
     def enter_running(self, event: EventData) -> None:
@@ -219,8 +230,10 @@ class Session(ScreeningMixin):
     def _enter_item(self, chime: str) -> None:
         if not self._fresh:
             self._say("ack_resume")
+            self._lighter_after_pain()
             self._say_instruction()
             return
+        self._lighter_after_pain()
         item = self.item
         scale = self.settings.time_scale * self.pace
         self.total_s = item.step.duration_s * scale
@@ -232,6 +245,18 @@ class Session(ScreeningMixin):
         intro = "foot_intro" if item.foot == 2 and item.kind == "step" else "step_intro"
         self._say(intro, title=item.step.title)
         self._say_instruction()
+
+    def _lighter_after_pain(self) -> None:
+        """Going on after pain: one pressure level lighter (unless already light), said."""
+        if not self._pain_pending:
+            return
+        self._pain_pending = False
+        if self.pressure == 0:
+            return
+        self.pressure -= 1
+        self.events.emit("pressure", level=PRESSURES[self.pressure], reason="pain")
+        level = self.dialog.line(f"pressure_name.{PRESSURES[self.pressure]}")
+        self._say("pain_lighter", level=level)
 
     def enter_paused(self, event: EventData) -> None:
         self.voice.silence()
@@ -317,6 +342,10 @@ class Session(ScreeningMixin):
         self._change_volume(-1)
 
     def _change_volume(self, step: int) -> None:
+        if not self.voice.set_volume_step(0):
+            # Not even a step of nothing: there is no volume at all (lines are printed).
+            self._say("ack_no_volume")
+            return
         if not self.voice.set_volume_step(step):
             self._say("ack_loudest" if step > 0 else "ack_quietest")
             return
@@ -329,13 +358,13 @@ class Session(ScreeningMixin):
     def choose_partner(self, event: EventData) -> None:
         self._choose_mode("partner")
 
-    def _choose_mode(self, mode: Mode) -> None:
-        asked = not self.mode_known
+    def _choose_mode(self, mode: Mode, defaulted: bool = False) -> None:
+        """`defaulted`: nobody answered the mode question (said so; not remembered)."""
+        changed = not self.mode_known or mode != self.mode
         self.mode, self.mode_known = mode, True
-        self.events.emit("mode", mode=mode)
-        self._say(f"mode_chosen_{mode}")
-        if asked:
-            self._continue_screening()
+        self.events.emit("mode", mode=mode, defaulted=defaulted)
+        self._say("mode_default_self" if defaulted else f"mode_chosen_{mode}")
+        self.person_chosen(changed)
 
     def say_help(self, event: EventData) -> None:
         valid = self.valid_intents()
@@ -349,6 +378,7 @@ class Session(ScreeningMixin):
 
     def _say_text(self, key: str, text: str) -> None:
         self._quiet_s = 0.0
+        self.asked_at = None  # an answer's time starts when the assistant stops talking
         self.events.emit("say", key=key, text=text)
         self.voice.say(text)
 

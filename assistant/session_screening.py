@@ -1,17 +1,28 @@
-"""The screening part of the session: yes/no safety questions before massaging.
+"""Before massaging: the resume offer, who is massaged, and the safety questions.
 
 A mixin of `Session`, because the state machine finds its callbacks on the model.
-Any yes recommends a doctor first and offers to end or to go on gently (light
-pressure only; no pressure points during pregnancy). An unclear answer is asked
-once more, then taken as yes.
+
+Each prompt waits for a reply: the resume offer (yes/no), the mode (myself/partner),
+each safety question (yes/no), and, after a doctor-first yes, the choice to end or to
+continue gently. Commands still act as commands (stop, pause and pain at once;
+repeat asks again); only speech that is no command is an unclear reply. An unclear
+reply or silence (the answer timeout, scaled like every duration) gets the prompt
+once more, then the safe default: a new session, self-massage, "yes" to a safety
+question, and going on gently without the pressure points. Nothing waits forever.
+
+Answers belong to the person being massaged; switching between myself and partner
+screens the other person when their answers are not current.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from transitions import EventData
 
+from assistant.dialog import Dialog
 from assistant.events import EventLog
 from assistant.plan import PlanItem, make_plan
 from assistant.ports import Voice
@@ -19,6 +30,20 @@ from assistant.routines import Routine
 from assistant.safety import Question, Screening, ScreeningPlan
 from assistant.session_states import State
 from assistant.settings import Mode, SessionSettings
+
+Phase = Literal["offer", "mode", "questions", "choice"]
+
+
+@dataclass(frozen=True)
+class ResumeOffer:
+    """An unfinished session found at the start: "pick up where you left off?"."""
+
+    session_id: int
+    routine_name: str
+    routine: Routine
+    mode: Mode
+    start_index: int
+    """Where to start in the routine's whole plan (nothing left out)."""
 
 
 class ScreeningMixin:
@@ -29,157 +54,294 @@ class ScreeningMixin:
     settings: SessionSettings
     events: EventLog
     voice: Voice
+    dialog: Dialog
     routine: Routine
     plan: tuple[PlanItem, ...]
+    index: int
     pressure: int
+    screening_done: bool
     trigger: Callable[..., bool]
     _say: Callable[..., None]
     _say_text: Callable[[str, str], None]
     _welcome: Callable[[], None]
-    _choose_mode: Callable[[Mode], None]
-    screening: Screening
-    screening_plan: ScreeningPlan
-    answers: dict[str, bool]
-    question_index: int
-    unclear_answers: int
-    asked_at: float | None
-    awaiting_choice: bool
-    gentle: bool
-    welcomed: bool
+    _choose_mode: Callable[..., None]
 
-    def _init_screening(self, screening: Screening, plan: ScreeningPlan) -> None:
+    def _init_screening(
+        self, screening: Screening, plans: dict[Mode, ScreeningPlan], offer: ResumeOffer | None
+    ) -> None:
         self.screening = screening
-        self.screening_plan = plan
-        self.answers = {}
+        self.plans = plans
+        """Per person: ask, or the answers known (updated as questions are answered)."""
+        self.offer = offer
+        self.phase: Phase | None = None
+        """What the session is waiting for a reply to, in the screening state."""
+        self.answers: dict[str, bool] = {}
+        """The answers for the person being massaged now."""
         self.question_index = 0
-        self.unclear_answers = 0
-        self.asked_at = None
-        self.awaiting_choice = False
+        self.retries = 0
+        """Unclear replies or silences at the current prompt (one more try, then default)."""
+        self.asked_at: float | None = None
         self.gentle = False
+        self.skip_points = False
         self.welcomed = False
+        self._choice_defaulted = False
+
+    @property
+    def awaiting_choice(self) -> bool:
+        return self.phase == "choice"
 
     # ----- state machine callbacks -------------------------------------------------
 
     def enter_screening(self, event: EventData) -> None:
-        if event.event.name == "safety_check":
-            self.screening_plan = ScreeningPlan(ask=True)
-            self.answers, self.question_index, self.awaiting_choice = {}, 0, False
-        if not self.mode_known:
-            self._say("ask_mode")
-            return
-        self._continue_screening()
-
-    def awaiting_mode(self, event: EventData) -> bool:
-        return not self.mode_known
-
-    def _continue_screening(self) -> None:
-        if not self.welcomed:
-            self.welcomed = True
-            self._welcome()
-        if not self.screening_plan.ask:
-            self._apply_answers(self.screening_plan.answers, remembered=True)
-            self.trigger("screened")
-        elif self.awaiting_choice:
-            self._say("safety.choice")
+        self.screening_done = False
+        name = event.event.name
+        if name == "resume" and self.phase is not None:
+            self.retries = 0  # back from a pause or a stop: a fresh try at the prompt
+            self._prompt()
+        elif name == "start" and self.offer is not None:
+            self._ask("offer")
+        elif name == "start" and not self.mode_known:
+            self._ask("mode")
         else:
-            if self.question_index == 0:
-                self._say("safety.intro" if self.mode == "self" else "safety.intro_partner")
-            self._ask_question()
+            if name == "safety_check":
+                self.plans[self.mode] = ScreeningPlan(ask=True)
+            self._screen_person()
 
     def awaiting_answer(self, event: EventData) -> bool:
-        return self.awaiting_answer_now()
+        """A yes or a no answers something now."""
+        return self.phase in ("offer", "questions")
+
+    def mode_choosable(self, event: EventData) -> bool:
+        """Myself or partner: the answer to the mode question, or a change of person
+        (which screens the new one); not while the resume offer is open."""
+        return self.phase is not None and self.phase != "offer"
 
     def choice_pending(self, event: EventData) -> bool:
-        return self.awaiting_choice
+        return self.phase == "choice"
 
     def answer_yes(self, event: EventData) -> None:
-        self._record_answer(True)
+        self._yes_no(True)
 
     def answer_no(self, event: EventData) -> None:
-        self._record_answer(False)
+        self._yes_no(False)
 
     def go_gently(self, event: EventData) -> None:
-        self.awaiting_choice = False
-        self._apply_answers(self.answers, remembered=False)
-
-    # ----- the questions -------------------------------------------------------------
-
-    @property
-    def _question(self) -> Question:
-        return self.screening.questions[self.question_index]
-
-    def _ask_question(self) -> None:
-        question = self._question
-        self._say_text(f"safety.{question.id}", question.text.for_mode(self.mode))
-        self.asked_at = None
-
-    def _record_answer(self, yes: bool) -> None:
-        self.answers[self._question.id] = yes
-        self.unclear_answers = 0
-        self.question_index += 1
-        if self.question_index < len(self.screening.questions):
-            self._ask_question()
-            return
-        self.asked_at = None
-        self.events.emit("screening", answers=dict(self.answers))
-        if any(self.answers.values()):
-            self.awaiting_choice = True
-            self._say("safety.doctor")
-            self._say("safety.choice")
+        defaulted, self._choice_defaulted = self._choice_defaulted, False
+        self.phase = None
+        skip = defaulted or self._points_answer()
+        self._set_safety(gentle=True, skip=skip)
+        if defaulted:
+            self._say("safety.choice_timeout")
         else:
-            self._say("safety.clear")
-            self.trigger("screened")
+            self._say("safety.gentle_no_points" if skip else "safety.gentle")
+        self.trigger("screened")
 
-    def unclear_answer(self) -> None:
-        """Asked once more; a second unclear answer counts as yes, to be safe."""
-        if not self.mode_known:
-            self._unclear_mode()
-        elif self.unclear_answers == 0:
-            self.unclear_answers = 1
-            self._say("safety.unclear")
-            self._ask_question()
-        else:
-            self._record_answer(True)
+    def repeat_prompt(self, event: EventData) -> None:
+        self.voice.silence()
+        self.retries = 0
+        self._prompt()
 
-    def _unclear_mode(self) -> None:
-        """The mode question is asked once more; then self-massage, which is switchable."""
-        if self.unclear_answers == 0:
-            self.unclear_answers = 1
+    # ----- replies that are not answers ------------------------------------------------
+
+    def screening_reply(self, intent: str | None) -> bool:
+        """A reply that does not fit the prompt; False when the session should answer it
+        as any command that does not fit now."""
+        if self.phase is None:
+            return False
+        if intent is None:
+            self.unclear_answer()
+            return True
+        if self.phase == "choice":
+            return False
+        if self.phase == "offer":
+            self._say("resume.not_now")
+        elif self.phase == "mode":
             self._say("ask_mode")
         else:
-            self.unclear_answers = 0
-            self._choose_mode("self")
+            self._say("not_now.screening")
+            self._prompt()
+        self.asked_at = None
+        return True
+
+    def unclear_answer(self) -> None:
+        """Asked once more; then the safe default for what was asked."""
+        if self.retries == 0:
+            self.retries = 1
+            if self.phase in ("offer", "questions"):
+                self._say("safety.unclear")
+            self._prompt()
+            return
+        self.retries = 0
+        if self.phase == "offer":
+            self._answer_offer("none")
+        elif self.phase == "mode":
+            self._choose_mode("self", defaulted=True)
+        elif self.phase == "questions":
+            self._record_answer(True)
+        elif self.phase == "choice":
+            self._choice_defaulted = True
+            self.trigger("gently")
 
     def screening_tick(self, now: float) -> None:
-        """No answer at all within the timeout is an unclear answer."""
-        if self.state != State.SCREENING or not (self.awaiting_answer_now() or not self.mode_known):
+        """No reply at all within the answer timeout is an unclear reply."""
+        if self.state != State.SCREENING or self.phase is None:
             return
         if self.voice.busy():
             self.asked_at = None
             return
         if self.asked_at is None:
             self.asked_at = now
-        elif now - self.asked_at > self.settings.answer_timeout_s:
+        elif now - self.asked_at > self.settings.answer_timeout_s * self.settings.time_scale:
             self.asked_at = None
             self.unclear_answer()
 
-    def awaiting_answer_now(self) -> bool:
-        return (
-            self.mode_known
-            and self.screening_plan.ask
-            and not self.awaiting_choice
-            and self.question_index < len(self.screening.questions)
-        )
-
-    def _apply_answers(self, answers: dict[str, bool], remembered: bool) -> None:
-        if not any(answers.values()):
+    def person_chosen(self, changed: bool) -> None:
+        """After myself/partner: screen the person now massaged, if their answers are not
+        current or call for a reminder or a choice."""
+        if self.state == State.SCREENING:
+            if self.phase == "mode" or changed:
+                self._screen_person()
+            else:
+                self._prompt()
             return
-        self.gentle = True
-        self.pressure = 0
-        skip = any(answers.get(q.id) for q in self.screening.questions if q.skip_pressure_points)
-        if skip:
-            self.plan = make_plan(self.routine, skip_pressure_points=True)
-        if remembered:
-            self._say("safety.remembered_gentle")
+        if not changed:
+            return
+        plan = self.plans[self.mode]
+        if plan.ask or self.screening.yes_to(plan.answers):
+            self.trigger("screen_person")
         else:
-            self._say("safety.gentle_no_points" if skip else "safety.gentle")
+            self.answers = dict(plan.answers)
+            self._set_safety(gentle=False, skip=False)
+
+    # ----- prompts ---------------------------------------------------------------------
+
+    def _ask(self, phase: Phase) -> None:
+        self.phase, self.retries = phase, 0
+        self._prompt()
+
+    def _prompt(self) -> None:
+        if self.phase == "offer" and self.offer is not None:
+            routine = self.offer.routine
+            self._say(
+                "resume.offer",
+                routine=routine.title,
+                step=self.offer.start_index + 1,
+                count=len(make_plan(routine)),
+            )
+        elif self.phase == "mode":
+            self._say("ask_mode")
+        elif self.phase == "questions":
+            question = self._question
+            self._say_text(f"safety.{question.id}", question.text.for_mode(self.mode))
+        elif self.phase == "choice":
+            self._say("safety.choice")
+        self.asked_at = None
+
+    @property
+    def _question(self) -> Question:
+        return self.screening.questions[self.question_index]
+
+    def _yes_no(self, yes: bool) -> None:
+        if self.phase == "offer":
+            self._answer_offer("yes" if yes else "no")
+        else:
+            self._record_answer(yes)
+
+    def _answer_offer(self, answer: str) -> None:
+        """'yes' picks the old session up; 'no' or 'none' (no clear answer) starts anew."""
+        offer = self.offer
+        assert offer is not None
+        self.offer, self.phase = None, None
+        self.events.emit(
+            "resume",
+            answer=answer,
+            session=offer.session_id,
+            routine=offer.routine_name,
+            mode=offer.mode,
+            index=offer.start_index,
+        )
+        if answer == "yes":
+            self.routine = offer.routine
+            self.plan = make_plan(offer.routine)
+            self.index = min(max(offer.start_index, 0), len(self.plan) - 1)
+            self.mode, self.mode_known = offer.mode, True
+            self._say("resume.accepted", title=self.plan[self.index].step.title)
+        else:
+            self._say("resume.declined" if answer == "no" else "resume.no_answer")
+        if self.mode_known:
+            self._screen_person()
+        else:
+            self._ask("mode")
+
+    # ----- the questions and what the answers mean -----------------------------------
+
+    def _screen_person(self) -> None:
+        """Ask about the person massaged now, or apply what is known about them."""
+        self.phase, self.answers, self.question_index = None, {}, 0
+        if not self.welcomed:
+            self.welcomed = True
+            self._welcome()
+        plan = self.plans[self.mode]
+        if plan.ask:
+            self._say("safety.intro" if self.mode == "self" else "safety.intro_partner")
+            self._ask("questions")
+        else:
+            self.answers = dict(plan.answers)
+            self._conclude(remembered=True)
+
+    def _record_answer(self, yes: bool) -> None:
+        self.answers[self._question.id] = yes
+        self.retries = 0
+        self.question_index += 1
+        if self.question_index < len(self.screening.questions):
+            self._prompt()
+            return
+        self.phase = None
+        self.plans[self.mode] = ScreeningPlan(ask=False, answers=dict(self.answers))
+        self.events.emit("screening", person=self.mode, answers=dict(self.answers))
+        self._conclude(remembered=False)
+
+    def _conclude(self, remembered: bool) -> None:
+        """Any yes: its reminder; a doctor-first yes: the doctor line and the choice, every
+        session while it stands. All no: no gentle mode left over from before."""
+        yes = self.screening.yes_to(self.answers)
+        for question in yes:
+            if question.reminder is not None:
+                self._say_text(
+                    f"safety.reminder.{question.id}", question.reminder.for_mode(self.mode)
+                )
+        if any(q.doctor_first for q in yes):
+            self._say("safety.doctor_again" if remembered else "safety.doctor")
+            self._ask("choice")
+            return
+        self._set_safety(gentle=bool(yes), skip=self._points_answer())
+        if not yes and not remembered:
+            self._say("safety.clear")
+        self.trigger("screened")
+
+    def _points_answer(self) -> bool:
+        points = [q for q in self.screening.questions if q.skip_pressure_points]
+        return any(self.answers.get(q.id) for q in points)
+
+    def _set_safety(self, gentle: bool, skip: bool) -> None:
+        """Gentle means light pressure only; `skip` leaves out the pressure-point steps."""
+        self.gentle = gentle
+        if gentle:
+            self.pressure = 0
+        if skip != self.skip_points:
+            self.skip_points = skip
+            self._rebuild_plan()
+
+    def _rebuild_plan(self) -> None:
+        """The plan with or without the pressure points, staying on the current step
+        (or, if that one is left out now, the next one that remains)."""
+        old = self.plan[self.index :]
+        plan = make_plan(self.routine, skip_pressure_points=self.skip_points)
+        where = {(i.step.id, i.kind, i.foot): n for n, i in enumerate(plan)}
+        index = len(plan) - 1
+        for item in old:
+            found = where.get((item.step.id, item.kind, item.foot))
+            if found is not None:
+                index = found
+                break
+        self.plan, self.index = plan, index

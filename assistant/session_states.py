@@ -52,13 +52,20 @@ TRANSITIONS: list[dict[str, Any]] = [
     {
         "trigger": "screened",
         "source": State.SCREENING,
+        "dest": State.SWITCHING,
+        "conditions": "target_is_switch",
+        "before": "fresh_item",
+    },
+    {
+        "trigger": "screened",
+        "source": State.SCREENING,
         "dest": State.RUNNING,
         "before": "fresh_item",
     },
     *_moves("time_up", "move_forward"),
     *_moves("skip", "move_forward"),
     *_moves("back", "move_back"),
-    {"trigger": "pause", "source": ACTIVE, "dest": State.PAUSED},
+    {"trigger": "pause", "source": [State.SCREENING, *ACTIVE], "dest": State.PAUSED},
     {"trigger": "stop", "source": [State.SCREENING, *ACTIVE, State.PAUSED], "dest": State.STOPPED},
     {"trigger": "pain", "source": LIVE, "dest": State.STOPPED, "before": "count_pain"},
     {
@@ -89,37 +96,40 @@ TRANSITIONS: list[dict[str, Any]] = [
         "conditions": "awaiting_answer",
         "after": "answer_no",
     },
+    # Going on gently after a doctor-first yes: then "screened" moves on.
     {
         "trigger": "gently",
         "source": State.SCREENING,
-        "dest": State.RUNNING,
+        "dest": None,
         "conditions": "choice_pending",
-        "before": ["go_gently", "fresh_item"],
+        "after": "go_gently",
     },
     {
         "trigger": "resume",
         "source": State.SCREENING,
-        "dest": State.RUNNING,
+        "dest": None,
         "conditions": "choice_pending",
-        "before": ["go_gently", "fresh_item"],
+        "after": "go_gently",
     },
     {
         "trigger": "myself",
         "source": State.SCREENING,
         "dest": None,
-        "conditions": "awaiting_mode",
+        "conditions": "mode_choosable",
         "after": "choose_myself",
     },
     {
         "trigger": "partner",
         "source": State.SCREENING,
         "dest": None,
-        "conditions": "awaiting_mode",
+        "conditions": "mode_choosable",
         "after": "choose_partner",
     },
     {"trigger": "myself", "source": [*ACTIVE, *HALTED], "dest": None, "after": "choose_myself"},
     {"trigger": "partner", "source": [*ACTIVE, *HALTED], "dest": None, "after": "choose_partner"},
     {"trigger": "safety_check", "source": [*ACTIVE, *HALTED], "dest": State.SCREENING},
+    # The person massaged changed mid-session and needs screening (session_screening).
+    {"trigger": "screen_person", "source": [*ACTIVE, *HALTED], "dest": State.SCREENING},
     {
         "trigger": "end_session",
         "source": [State.READY, *LIVE],
@@ -128,6 +138,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     },
     # Internal transitions: they change settings or answer, the state stays.
     {"trigger": "repeat", "source": [*ACTIVE, State.PAUSED], "dest": None, "after": "say_repeat"},
+    {"trigger": "repeat", "source": State.SCREENING, "dest": None, "after": "repeat_prompt"},
     {"trigger": "slower", "source": [*ACTIVE, State.PAUSED], "dest": None, "after": "go_slower"},
     {"trigger": "faster", "source": [*ACTIVE, State.PAUSED], "dest": None, "after": "go_faster"},
     {

@@ -26,13 +26,19 @@ class SessionSettings:
     time_scale: float = 1.0
     """Multiplies every duration, so tests and demos run a routine in seconds."""
     answer_timeout_s: float = 20.0
-    """A safety question with no answer this long is asked again, then taken as yes."""
-    show_disclaimer: bool = True
-    """The not-medical-advice line; skippable once the user has heard it."""
+    """A question before the session (resume? myself or partner? a safety question? end or
+    go on gently?) with no answer this long is asked again, then its safe default is
+    taken. Scaled by `time_scale` like every duration."""
+    disclaimer_heard: bool = False
+    """The not-medical-advice line is said every session: in its short form once heard."""
     checkin_interval_s: float = 50.0
     """Partner mode: a pressure check-in when nothing has been said for this long."""
     pressure_remembered: bool = False
     """The starting pressure was learned last time: say so."""
+    pace_remembered: Literal["slower", "faster"] | None = None
+    """The starting pace was learned last time (slower or faster than the routine's): say so."""
+    routine_remembered: bool = False
+    """No routine was asked for, so it is the one from last time: say so."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,11 @@ class MemorySettings:
     """Where the SQLite memory lives (the user's data directory unless overridden)."""
     resume: bool = False
     """Pick up the last unfinished session from the step it was on."""
+    use_last_routine: bool = False
+    """No routine was asked for (flag or config file): use last time's, and say so."""
+    busy_timeout_s: float = 5.0
+    """How long to wait for another program's lock on the memory file before going on
+    without memory."""
 
 
 @dataclass(frozen=True)

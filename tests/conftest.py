@@ -1,9 +1,9 @@
 """Shared fixtures. The virtual room lives in tests/room.py.
 
 No test touches the real user's data: every test gets its own memory folder
-(MASSAGE_ASSISTANT_HOME), with the safety questions already answered "no" and the
-mode remembered as self, so a session starts straight away; tests of screening and
-of choosing the mode use a fresh folder.
+(MASSAGE_ASSISTANT_HOME), with the safety questions already answered "no" (for the
+user and for a partner) and the mode remembered as self, so a session starts
+straight away; tests of screening and of choosing the mode use a fresh folder.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ pytest_plugins = ["tests.room"]
 def seed_home(folder: Path) -> Path:
     memory = Memory(folder)
     try:
-        memory.save_screening({q.id: False for q in load_screening().questions})
+        for person in ("self", "partner"):
+            memory.save_screening({q.id: False for q in load_screening().questions}, person)
         memory.save_preferences({"mode": "self"})
     finally:
         memory.close()

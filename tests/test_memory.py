@@ -1,27 +1,118 @@
-"""Memory: real SQLite files, real killed processes, nothing lost."""
+"""Memory: real SQLite files, real killed processes, real locks; nothing lost."""
 
 from __future__ import annotations
 
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
-from assistant.memory import DB_NAME, Memory
+from assistant.dialog import load_dialog
+from assistant.memory import DB_NAME, Memory, MemoryUnavailable
+from assistant.safety import load_screening
+from assistant.session_memory import SessionMemory
+from assistant.settings import MemorySettings
 
 PROGRAM = [sys.executable, "-m", "assistant"]
+QUESTIONS = [q.id for q in load_screening().questions]
+DAY = 86400.0
+VERSION_1_SCHEMA = """
+CREATE TABLE preferences (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE screening (
+    question TEXT PRIMARY KEY, answer INTEGER NOT NULL, answered_at REAL NOT NULL);
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY, routine TEXT NOT NULL, mode TEXT NOT NULL,
+    started_at REAL NOT NULL, updated_at REAL NOT NULL,
+    step_index INTEGER NOT NULL DEFAULT 0, steps_completed INTEGER NOT NULL DEFAULT 0,
+    commands TEXT NOT NULL DEFAULT '{}', outcome TEXT);
+"""
+"""The file as the previous release wrote it."""
 
 
-def events_of(path: Path) -> list[dict[str, object]]:
+def events_of(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def start(
+    *args: str, stdin: str = "end session\n", **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PROGRAM, "start", "--text", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        **kwargs,
+    )
+
+
+def said(events: Path) -> list[str]:
+    return [str(e["key"]) for e in events_of(events) if e["type"] == "say"]
+
+
+@contextmanager
+def lock_held(path: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding an exclusive lock on the database."""
+    code = (
+        "import sqlite3, sys, time\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('BEGIN EXCLUSIVE')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Writes to `path` (a file, or a folder's entries) are refused, even to root."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(path)], check=False).returncode:
+        pytest.skip("running as root, where chmod does not refuse writes, and chattr +i is not "
+                    "available here")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(path)], check=True)
+
+
+def one_memory_line(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if "memory" in line.lower()]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+# ----- the file --------------------------------------------------------------------
 
 
 def test_preferences_answers_and_sessions_round_trip(tmp_path: Path) -> None:
@@ -29,12 +120,14 @@ def test_preferences_answers_and_sessions_round_trip(tmp_path: Path) -> None:
     memory.save_preferences({"pressure": "light", "voice": "en"})
     memory.save_preferences({"pressure": "firm"})
     memory.save_screening({"clots": False, "pregnancy": True})
+    memory.save_screening({"clots": True}, person="partner")
     sid = memory.begin_session("quick", "partner")
-    memory.record_progress(sid, 3, 2, {"slower": 1})
+    memory.record_progress(sid, 3, 2, {"slower": 1}, "arch", 1)
     memory.close()
     again = Memory(tmp_path)
     assert again.preferences() == {"pressure": "firm", "voice": "en"}
     assert again.screening_answers() == {"clots": (False, 1000.0), "pregnancy": (True, 1000.0)}
+    assert again.screening_answers("partner") == {"clots": (True, 1000.0)}
     [record] = again.sessions()
     assert (record.routine, record.mode, record.step_index, record.steps_completed) == (
         "quick",
@@ -42,7 +135,37 @@ def test_preferences_answers_and_sessions_round_trip(tmp_path: Path) -> None:
         3,
         2,
     )
+    assert (record.step_id, record.foot) == ("arch", 1)
     assert record.commands == {"slower": 1} and record.outcome is None
+
+
+def test_a_file_from_the_previous_release_keeps_everything_answers_as_your_own(
+    tmp_path: Path,
+) -> None:
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    db.executescript(VERSION_1_SCHEMA)
+    db.execute("INSERT INTO preferences VALUES ('pressure', 'light')")
+    db.executemany("INSERT INTO screening VALUES (?, ?, 500.0)", [("clots", 0), ("wounds", 1)])
+    db.execute(
+        "INSERT INTO sessions(routine, mode, started_at, updated_at, step_index, outcome) "
+        "VALUES ('full', 'self', 1.0, 2.0, 4, 'finished')"
+    )
+    db.commit()
+    db.close()
+    for _ in range(2):  # the second opening finds it up to date
+        memory = Memory(tmp_path)
+        assert memory.moved_aside is None
+        assert memory.preferences() == {"pressure": "light"}
+        mine = memory.screening_answers("self")
+        assert mine == {"clots": (False, 500.0), "wounds": (True, 500.0)}
+        assert memory.screening_answers("partner") == {}, "your answers are not a partner's"
+        [record] = memory.sessions()
+        assert (record.routine, record.step_index, record.step_id) == ("full", 4, None)
+        memory.close()
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "screening" not in tables and "screening_answers" in tables
 
 
 def test_a_corrupt_file_is_moved_aside_and_a_fresh_one_started(tmp_path: Path) -> None:
@@ -54,29 +177,150 @@ def test_a_corrupt_file_is_moved_aside_and_a_fresh_one_started(tmp_path: Path) -
     assert Memory(tmp_path).preferences() == {"pressure": "light"}
 
 
-def test_a_corrupt_file_is_reported_by_the_cli_not_a_crash(home: Path, tmp_path: Path) -> None:
+def test_a_corrupt_file_is_reported_by_the_cli_not_a_crash(home: Path) -> None:
     (home / DB_NAME).write_bytes(b"\x00garbage" * 500)
-    proc = subprocess.run(
-        [*PROGRAM, "start", "--text", "--routine", "quick"],
-        input="end session\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = start("--routine", "quick", stdin="myself\n" + "no\n" * len(QUESTIONS) + "end session\n")
     assert proc.returncode == 0, proc.stderr
     assert "moved to" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_killing_a_session_at_any_moment_leaves_a_readable_database(home: Path) -> None:
+def test_history_says_where_a_corrupt_file_was_moved(home: Path) -> None:
+    (home / DB_NAME).write_bytes(b"\x00garbage" * 500)
+    result = CliRunner().invoke(cli, ["history"])
+    assert result.exit_code == 0
+    [moved] = list(home.glob(f"{DB_NAME}.corrupt-*"))
+    assert str(moved) in result.output and "No sessions yet." in result.output
+
+
+# ----- locks: wait a while, never take a lock for damage -----------------------------
+
+
+def test_a_short_lock_is_waited_for(home: Path) -> None:
+    with lock_held(home / DB_NAME, 1.0):
+        began = time.monotonic()
+        memory = Memory(home)
+        assert time.monotonic() - began > 0.5, "it waited for the lock"
+    assert memory.moved_aside is None and memory.preferences() == {"mode": "self"}
+
+
+def test_a_long_lock_is_reported_and_the_file_left_alone(home: Path) -> None:
+    before = (home / DB_NAME).read_bytes()
+    with lock_held(home / DB_NAME, 60.0):
+        with pytest.raises(MemoryUnavailable) as caught:
+            Memory(home, busy_timeout_s=0.3)
+        assert caught.value.problem == "locked"
+        history = subprocess.run(
+            [*PROGRAM, "history"], capture_output=True, text=True, timeout=60
+        )
+        assert history.returncode == 1
+        assert "locked" in one_memory_line(history.stderr)
+        session = start("--routine", "quick")
+        assert session.returncode == 0, session.stderr
+        assert "without memory" in one_memory_line(session.stderr)
+    assert not list(home.glob(f"{DB_NAME}.corrupt-*")), "a lock is not corruption"
+    assert (home / DB_NAME).read_bytes() == before
+    assert Memory(home).preferences() == {"mode": "self"}
+
+
+def test_a_lock_mid_session_stops_saving_once_and_the_session_goes_on(home: Path) -> None:
+    memory = Memory(home, busy_timeout_s=0.2)
+    failures: list[MemoryUnavailable] = []
+    recorder = SessionMemory(memory, "quick", "self", on_failure=failures.append)
+    with lock_held(home / DB_NAME, 60.0):
+        recorder({"t": 1.0, "type": "step", "id": "settle", "index": 0, "foot": 1, "kind": "step"})
+        recorder({"t": 2.0, "type": "pace", "factor": 1.2})
+    assert [f.problem for f in failures] == ["locked"], "said once"
+
+
+# ----- folders and files that cannot be written ---------------------------------------
+
+
+def test_a_home_that_cannot_be_made_is_one_line_and_the_session_goes_on(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = {**os.environ, "MASSAGE_ASSISTANT_HOME": str(blocker / "home")}
+    answers = "myself\n" + "no\n" * len(QUESTIONS) + "end session\n"
+    proc = start("--routine", "quick", stdin=answers, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "without memory" in one_memory_line(proc.stderr)
+    history = subprocess.run(
+        [*PROGRAM, "history"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert history.returncode == 1 and str(blocker) in one_memory_line(history.stderr)
+
+
+def test_a_database_path_that_is_a_folder_is_one_line_and_the_session_goes_on(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    (home / DB_NAME).mkdir(parents=True)
+    env = {**os.environ, "MASSAGE_ASSISTANT_HOME": str(home)}
+    answers = "no\n" * len(QUESTIONS) + "end session\n"
+    proc = start("--routine", "quick", "--mode", "self", stdin=answers, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "without memory" in one_memory_line(proc.stderr)
+    assert (home / DB_NAME).is_dir(), "left alone"
+
+
+def test_a_read_only_memory_file_is_one_line_and_the_session_goes_on(home: Path) -> None:
+    before = (home / DB_NAME).read_bytes()
+    with read_only(home / DB_NAME):
+        proc = start("--routine", "quick")
+    assert proc.returncode == 0, proc.stderr
+    assert "without memory" in one_memory_line(proc.stderr)
+    assert (home / DB_NAME).read_bytes() == before
+
+
+def test_a_corrupt_file_in_a_read_only_folder_is_one_line_and_left_there(home: Path) -> None:
+    (home / DB_NAME).write_bytes(b"\x00garbage" * 500)
+    answers = "no\n" * len(QUESTIONS) + "end session\n"
+    with read_only(home):
+        proc = start("--routine", "quick", "--mode", "self", stdin=answers)
+    assert proc.returncode == 0, proc.stderr
+    assert "without memory" in one_memory_line(proc.stderr)
+    assert (home / DB_NAME).read_bytes().startswith(b"\x00garbage")
+
+
+# ----- forgetting ------------------------------------------------------------------
+
+
+def test_forget_wipes_everything_after_confirmation(home: Path) -> None:
+    assert (home / DB_NAME).exists()
+    refused = CliRunner().invoke(cli, ["forget"], input="n\n")
+    assert refused.exit_code == 0 and (home / DB_NAME).exists()
+    done = CliRunner().invoke(cli, ["forget"], input="y\n")
+    assert done.exit_code == 0 and not (home / DB_NAME).exists()
+
+
+def test_forget_deletes_moved_aside_folders_and_files_too(home: Path) -> None:
+    folder = home / f"{DB_NAME}.corrupt-100"
+    (folder / "inner").mkdir(parents=True)
+    (folder / "inner" / "x").write_text("x")
+    (home / f"{DB_NAME}.corrupt-200").write_text("old")
+    (home / f"{DB_NAME}-journal").write_text("j")
+    result = CliRunner().invoke(cli, ["forget", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "Forgotten." in result.output
+    assert not list(home.glob(f"{DB_NAME}*"))
+
+
+# ----- killed sessions: nothing lost, and picked up again ------------------------------
+
+
+def test_killing_a_session_at_any_moment_keeps_every_confirmed_write(
+    home: Path, tmp_path: Path
+) -> None:
     rng = random.Random(7)
     # No skips: on a fast machine they would finish the routine before the kill.
     # Step timers (0.01 scale) still move the session on while it writes preferences.
-    commands = "".join(
+    commands = "no\n" + "".join(  # "no": decline picking up the session killed before
         rng.choice(["slower\n", "faster\n", "softer\n", "firmer\n"]) for _ in range(400)
     )
-    for _ in range(8):
+    for run in range(8):
+        events = tmp_path / f"events-{run}.jsonl"
         proc = subprocess.Popen(
-            [*PROGRAM, "start", "--text", "--routine", "full", "--time-scale", "0.01"],
+            [*PROGRAM, "start", "--text", "--routine", "full", "--time-scale", "0.01",
+             "--events", str(events)],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -93,11 +337,31 @@ def test_killing_a_session_at_any_moment_leaves_a_readable_database(home: Path) 
         db = sqlite3.connect(home / DB_NAME)
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         db.close()
-        assert memory.sessions(), "the session was recorded before the kill"
+        # The events file is written before memory is; any event after a step means
+        # that step's write had been committed before the kill.
+        seen = events_of(events) if events.exists() else []
+        if not seen:  # killed while starting up: nothing was recorded yet
+            memory.close()
+            continue
+        steps = [n for n, e in enumerate(seen) if e["type"] == "step"]
+        confirmed = [n for n in steps if n < len(seen) - 1]
+        record = memory.sessions(limit=1)[0]
+        assert record.outcome is None, "killed: not ended"
+        if confirmed:
+            indexes = {seen[confirmed[-1]]["index"], seen[steps[-1]]["index"]}
+            assert record.step_index in indexes, (record, indexes)
+            assert record.step_id in {seen[n]["id"] for n in steps[-2:]}
+        levels = [n for n, e in enumerate(seen) if e["type"] == "pressure"]
+        if levels and levels[-1] < len(seen) - 1:
+            written = {seen[n]["level"] for n in levels[-2:]}
+            assert memory.preferences()["pressure"] in written
         memory.close()
-    # Each new start marks the killed one as interrupted.
+    # Each start closes every older unfinished session but the one it offers, and
+    # "no" closes that one too (unless the kill came first).
     outcomes = [s.outcome for s in Memory(home).sessions()]
-    assert outcomes.count(None) <= 1 and "interrupted" in outcomes
+    assert outcomes.count(None) in (1, 2) and outcomes.count("interrupted") == 8 - outcomes.count(
+        None
+    )
 
 
 def kill_at_step(events: Path, skips: int) -> None:
@@ -123,142 +387,168 @@ def kill_at_step(events: Path, skips: int) -> None:
     proc.wait(timeout=10)
 
 
-def test_a_killed_session_can_be_resumed_from_its_step(home: Path, tmp_path: Path) -> None:
-    kill_at_step(tmp_path / "first.jsonl", skips=3)
-    offer = subprocess.run(
-        [*PROGRAM, "start", "--text", "--routine", "quick"],
-        input="end session\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert "--resume" in offer.stderr, "the assistant offers to resume"
-    # The offer is made once: that session ended normally. Kill another one to resume.
-    kill_at_step(tmp_path / "second.jsonl", skips=2)
-    third = tmp_path / "third.jsonl"
-    resumed = subprocess.run(
-        [*PROGRAM, "start", "--text", "--resume", "--events", str(third)],
-        input="end session\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_a_killed_session_is_offered_and_picked_up_by_saying_yes(
+    home: Path, tmp_path: Path
+) -> None:
+    kill_at_step(tmp_path / "killed.jsonl", skips=3)
+    events = tmp_path / "again.jsonl"
+    proc = start("--routine", "full", "--events", str(events), stdin="yes\nend session\n")
+    assert proc.returncode == 0, proc.stderr
+    keys = said(events)
+    assert keys[0] == "resume.offer" and "resume.accepted" in keys
+    steps = [e for e in events_of(events) if e["type"] == "step"]
+    assert (steps[0]["id"], steps[0]["index"]) == ("arch", 3), "quick, where it was killed"
+    latest, killed = Memory(home).sessions(limit=2)
+    assert (latest.routine, latest.outcome) == ("quick", "ended")
+    assert killed.outcome == "interrupted"
+
+
+def test_an_offer_left_unanswered_can_still_be_taken_up_with_resume(
+    home: Path, tmp_path: Path
+) -> None:
+    kill_at_step(tmp_path / "killed.jsonl", skips=2)
+    offered = start("--routine", "quick", "--events", str(tmp_path / "offered.jsonl"))
+    assert offered.returncode == 0, offered.stderr
+    assert said(tmp_path / "offered.jsonl")[0] == "resume.offer"
+    events = tmp_path / "resumed.jsonl"
+    resumed = start("--resume", "--events", str(events))
     assert resumed.returncode == 0, resumed.stderr
-    steps = [e for e in events_of(third) if e["type"] == "step"]
-    assert steps and steps[0]["id"] == "sole" and steps[0]["index"] == 2
+    assert "no unfinished session" not in resumed.stderr
+    steps = [e for e in events_of(events) if e["type"] == "step"]
+    assert (steps[0]["id"], steps[0]["index"]) == ("sole", 2)
+    assert [s.outcome for s in Memory(home).sessions()].count(None) == 0
 
 
-def test_a_learned_pressure_is_used_next_time(tmp_path: Path) -> None:
-    first = subprocess.run(
-        [*PROGRAM, "start", "--text", "--routine", "quick"],
-        input="skip\nless pressure\nend session\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert first.returncode == 0, first.stderr
-    events = tmp_path / "events.jsonl"
-    second = subprocess.run(
-        [*PROGRAM, "start", "--text", "--routine", "quick", "--events", str(events)],
-        input="end session\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert second.returncode == 0, second.stderr
-    keys = [e["key"] for e in events_of(events) if e["type"] == "say"]
-    assert "remembered_pressure" in keys
-    assert "disclaimer" not in keys, "the disclaimer is skipped after the first time"
-    explicit = subprocess.run(
-        [
-            *PROGRAM,
-            "start",
-            "--text",
-            "--routine",
-            "quick",
-            "--pressure",
-            "firm",
-            "--events",
-            str(events),
-        ],
-        input="end session\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert explicit.returncode == 0
-    assert "remembered_pressure" not in [e.get("key") for e in events_of(events)]
-
-
-def test_the_first_session_screens_and_remembers_the_answers(tmp_path: Path) -> None:
-    fresh = tmp_path / "fresh-home"
-    env = {**os.environ, "MASSAGE_ASSISTANT_HOME": str(fresh)}
-    events = tmp_path / "events.jsonl"
-    answers = "myself\n" + "no\n" * 5 + "end session\n"
-    first = subprocess.run(
-        [*PROGRAM, "start", "--text", "--routine", "quick", "--events", str(events)],
-        input=answers,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-    assert first.returncode == 0, first.stderr
-    assert [e for e in events_of(events) if e["type"] == "screening"]
-    again = subprocess.run(
-        [*PROGRAM, "start", "--text", "--routine", "quick", "--events", str(events)],
-        input="end session\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+def test_declining_the_offer_closes_the_old_session(home: Path, tmp_path: Path) -> None:
+    kill_at_step(tmp_path / "killed.jsonl", skips=2)
+    events = tmp_path / "declined.jsonl"
+    proc = start("--routine", "quick", "--events", str(events), stdin="no\nend session\n")
+    assert proc.returncode == 0, proc.stderr
+    assert next(e["id"] for e in events_of(events) if e["type"] == "step") == "settle"
+    assert [s.outcome for s in Memory(home).sessions()] == ["ended", "interrupted"]
+    again = start("--routine", "quick", "--events", str(tmp_path / "later.jsonl"))
+    assert "resume.offer" not in said(tmp_path / "later.jsonl")
     assert again.returncode == 0
-    assert not [
-        e for e in events_of(events) if e["type"] == "say" and str(e["key"]).startswith("safety.")
+
+
+# ----- what is learned and used next time ---------------------------------------------
+
+
+def test_routine_pressure_and_pace_are_learned_and_said_next_time(tmp_path: Path) -> None:
+    first = tmp_path / "first.jsonl"
+    proc = start(
+        "--routine", "quick", "--events", str(first),
+        stdin="skip\nless pressure\nslower\nend session\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "disclaimer" in said(first)
+    second = tmp_path / "second.jsonl"
+    proc = start("--events", str(second))  # no --routine
+    assert proc.returncode == 0, proc.stderr
+    keys = said(second)
+    assert {"remembered_routine", "remembered_pressure", "remembered_pace"} <= set(keys)
+    assert next(e["id"] for e in events_of(second) if e["type"] == "step") == "settle"
+    welcome = next(e["text"] for e in events_of(second) if e.get("key") == "welcome")
+    assert "Quick" in welcome, "last time's routine, not the default full one"
+    pace = next(e["text"] for e in events_of(second) if e.get("key") == "remembered_pace")
+    assert "slower" in pace
+    assert "disclaimer_short" in keys and "disclaimer" not in keys, "said, in short"
+    explicit = tmp_path / "explicit.jsonl"
+    proc = start("--routine", "full", "--pressure", "firm", "--events", str(explicit))
+    assert proc.returncode == 0
+    keys = said(explicit)
+    assert "remembered_pressure" not in keys and "remembered_routine" not in keys
+
+
+def test_each_person_is_screened_once_and_remembered_apart(tmp_path: Path) -> None:
+    env = {**os.environ, "MASSAGE_ASSISTANT_HOME": str(tmp_path / "fresh-home")}
+    no = "no\n" * len(QUESTIONS)
+    runs = [
+        ([], "myself\n" + no, "self"),
+        (["--mode", "partner"], no, "partner"),
+        (["--mode", "partner"], "", None),
+        (["--mode", "self"], "", None),
     ]
-    keys = [str(e["key"]) for e in events_of(events) if e["type"] == "say"]
+    for n, (flags, answers, screened) in enumerate(runs):
+        events = tmp_path / f"run-{n}.jsonl"
+        proc = start(
+            "--routine", "quick", *flags, "--events", str(events),
+            stdin=answers + "end session\n", env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        found = [e["person"] for e in events_of(events) if e["type"] == "screening"]
+        assert found == ([screened] if screened else []), n
+        if screened is None:
+            assert not [k for k in said(events) if k.startswith("safety.")], n
+    keys = said(tmp_path / "run-3.jsonl")
     assert "ask_mode" not in keys, "the mode is remembered"
 
 
-def test_history_shows_sessions_and_the_weekly_rhythm(home: Path) -> None:
-    memory = Memory(home)
+# ----- history ---------------------------------------------------------------------
+
+
+def add_session(home: Path, days_ago: float, completed: int, outcome: str = "finished") -> None:
+    when = time.time() - days_ago * DAY
+    memory = Memory(home, wall=lambda: when)
     sid = memory.begin_session("quick", "self")
-    memory.record_progress(sid, 5, 5, {})
-    memory.end_session(sid, "finished")
+    memory.record_progress(sid, 5, completed, {})
+    memory.end_session(sid, outcome)
     memory.close()
+
+
+def test_history_compares_the_weekly_rhythm_with_two_to_three_a_week(home: Path) -> None:
+    dialog = load_dialog()
+    for days_ago in (1, 5, 9):
+        add_session(home, days_ago, completed=4)
+    add_session(home, 2, completed=0, outcome="ended")  # nothing done: not a massage
+    add_session(home, 40, completed=9)  # before the last four weeks
     result = CliRunner().invoke(cli, ["history"])
     assert result.exit_code == 0
-    assert "quick" in result.output and "finished" in result.output
-    assert "a week" in result.output.splitlines()[-1]
+    lines = result.output.splitlines()
+    assert len(lines) == 6 and "quick" in lines[0] and "finished" in lines[0]
+    assert lines[-1] == dialog.line("history.per_week_low", per_week=0.75)
+    for days_ago in (3, 4, 6, 7, 10, 12, 15):
+        add_session(home, days_ago, completed=4)
+    result = CliRunner().invoke(cli, ["history", "--limit", "20"])
+    assert result.output.splitlines()[-1] == dialog.line("history.per_week", per_week=2.5)
 
 
-def test_forget_wipes_everything_after_confirmation(home: Path) -> None:
-    assert (home / DB_NAME).exists()
-    refused = CliRunner().invoke(cli, ["forget"], input="n\n")
-    assert refused.exit_code == 0 and (home / DB_NAME).exists()
-    done = CliRunner().invoke(cli, ["forget"], input="y\n")
-    assert done.exit_code == 0 and not (home / DB_NAME).exists()
+def test_only_steps_done_count_as_completed_not_skipped_ones(tmp_path: Path) -> None:
+    memory = Memory(tmp_path)
+    recorder = SessionMemory(memory, "quick", "self")
+
+    def step(index: int, step_id: str) -> None:
+        recorder({"t": 0, "type": "step", "id": step_id, "index": index, "foot": 1, "kind": "step"})
+
+    step(0, "settle")
+    recorder({"t": 1, "type": "step_done", "id": "settle", "index": 0, "foot": 1})
+    step(1, "warm_up")
+    recorder({"t": 2, "type": "command", "intent": "skip", "phrase": "skip", "source": "text",
+              "accepted": True})
+    step(2, "sole")
+    recorder({"t": 3, "type": "state", "from": "running", "to": "finished"})
+    [record] = memory.sessions()
+    assert record.steps_completed == 1 and record.outcome == "finished"
+    assert memory.preferences()["last_routine"] == "quick"
 
 
 def test_voice_rate_chimes_and_volume_are_remembered(tmp_path: Path) -> None:
-    from assistant.dialog import load_dialog
     from assistant.remembered import plan_start
-    from assistant.session_memory import SessionMemory
     from assistant.settings import SessionSettings
 
     memory = Memory(tmp_path)
     wanted = SessionSettings(routine="quick", mode="self")
-    first = plan_start(
-        memory, wanted, {"rate_wpm": 120, "chimes": False}, False, False, False, load_dialog()
-    )
+    options = MemorySettings(folder=tmp_path)
+    dialog = load_dialog()
+    first = plan_start(memory, wanted, {"rate_wpm": 120, "chimes": False}, (False, False),
+                       options, dialog)
     assert first.speech.rate_wpm == 120 and first.speech.chimes is False
     recorder = SessionMemory(memory, "quick", "self", first.volume_steps)
     recorder({"t": 1.0, "type": "volume", "step": 1})
     recorder({"t": 2.0, "type": "volume", "step": 1})
-    again = plan_start(memory, wanted, {}, False, False, False, load_dialog())
+    again = plan_start(memory, wanted, {}, (False, False), options, dialog)
     assert again.speech.rate_wpm == 120 and again.speech.chimes is False
     assert again.volume_steps == 2
     assert again.speech.volume > first.speech.volume
-    louder = plan_start(memory, wanted, {"rate_wpm": 180}, False, False, False, load_dialog())
+    louder = plan_start(memory, wanted, {"rate_wpm": 180}, (False, False), options, dialog)
     assert louder.speech.rate_wpm == 180
