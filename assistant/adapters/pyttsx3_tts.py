@@ -59,6 +59,16 @@ class _NoAudio(Exception):
     """One render left no readable WAV file."""
 
 
+class UnknownVoice(AssistantError):
+    """The engine has no voice by that id, name or language."""
+
+    def __init__(self, spec: str) -> None:
+        from assistant.dialog import load_dialog
+
+        super().__init__(load_dialog().line("notice.unknown_voice", voice=spec))
+        self.spec = spec
+
+
 class _EngineThread:
     """The process's pyttsx3 engine and the one thread that touches it."""
 
@@ -225,7 +235,7 @@ class Pyttsx3Renderer:
             found = [v for v in self.voices if match(v)]
             if found:
                 return found[0].id
-        raise AssistantError(f"unknown voice {spec!r}; `massage-assistant voices` lists them")
+        raise UnknownVoice(spec)
 
     def close(self) -> None:
         """Nothing to release: the engine thread is shared and lives with the process

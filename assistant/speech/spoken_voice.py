@@ -274,6 +274,8 @@ class PrintedVoice:
         """Reading speed is the reader's."""
 
     def set_volume_step(self, step: int) -> bool:
+        """False even for a step of 0: there is no volume at all, and the session says so
+        instead of "as loud as I go"."""
         return False
 
     def close(self) -> None:

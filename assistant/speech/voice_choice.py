@@ -1,0 +1,47 @@
+"""Checking a voice before a session uses it, so a wrong one is neither spoken with nor
+remembered, and one remembered from before that has gone (an OS upgrade) is let go."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from assistant.dialog import Dialog
+from assistant.errors import AudioUnavailable
+from assistant.memory import Memory, MemoryUnavailable
+
+
+def check_voice(spec: str) -> None:
+    """Raise UnknownVoice (one line naming `massage-assistant voices`) when the speech
+    engine has no such voice. Without an engine there is nothing to check against; the
+    session then carries on in text, where the voice does not matter."""
+    from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
+
+    try:
+        renderer = Pyttsx3Renderer()
+    except AudioUnavailable:
+        return
+    try:
+        renderer.resolve_voice(spec)
+    finally:
+        renderer.close()
+
+
+def installed_voice(
+    voice: str | None, memory: Memory | None, dialog: Dialog
+) -> tuple[str | None, str | None]:
+    """(`voice`, None) when it is installed; else (None, a one-line notice) with the voice
+    forgotten (when there is memory), so the default voice speaks now and next time. An
+    empty preference means none: memory has no way to delete a key."""
+    from assistant.adapters.pyttsx3_tts import UnknownVoice
+
+    if not voice:
+        return None, None
+    try:
+        check_voice(voice)
+    except UnknownVoice:
+        if memory is not None:
+            # Unwritable memory: the default voice is used now all the same.
+            with suppress(MemoryUnavailable):
+                memory.save_preferences({"voice": ""})
+        return None, dialog.line("notice.voice_gone", voice=voice)
+    return voice, None
