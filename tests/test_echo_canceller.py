@@ -85,7 +85,8 @@ def make_scene() -> Scene:
 
 
 def cancel(
-    played: npt.NDArray[np.float32], mic: Floats, suppress: bool = True
+    played: npt.NDArray[np.float32], mic: Floats, suppress: bool = True,
+    speaking: list[bool] | None = None,
 ) -> tuple[Floats, EchoCanceller, float]:
     """Feeds the player's blocks (a little ahead, as a sound card pulls them) and the mic's
     blocks, stamped on one clock; returns the output and the CPU seconds it took."""
@@ -101,6 +102,8 @@ def cancel(
         started = time.process_time()
         out.append(canceller.process(pcm[j : j + MIC_BLOCK].tobytes(), at))
         cpu += time.process_time() - started
+        if speaking is not None:
+            speaking.append(canceller.user_speaking)
     cleaned = np.frombuffer(b"".join(out), dtype="<i2").astype(np.float64) / 32768
     return cleaned, canceller, cpu
 
@@ -250,3 +253,18 @@ def test_comfort_noise_fills_digital_silence_at_its_level() -> None:
     ]).astype(np.float64)
     level = 20 * np.log10(np.sqrt(np.mean(out**2)) / 32768)
     assert -51.5 < level < -48.5
+
+
+def test_a_plain_echo_path_is_seeded_once_and_never_taken_for_the_user(scene: Scene) -> None:
+    """A dry room (delay and gain, like the virtual room's null sink): the filter starts
+    from the measured path once, cancels well within two seconds, and its leftovers are
+    never mistaken for the user talking over it (the line would be held for nothing)."""
+    heard = fft_resample(scene.played.astype(np.float64), OUT_RATE, RATE)
+    echo = np.concatenate([np.zeros(round(DELAY_S * RATE)), heard * ECHO_GAIN])[: len(heard)]
+    echo = echo[: len(echo) // MIC_BLOCK * MIC_BLOCK]
+    mic = echo + scene.noise[: len(echo)]
+    speaking: list[bool] = []
+    out, canceller, _ = cancel(scene.played, mic, suppress=False, speaking=speaking)
+    assert canceller.stats.seeds == 1
+    assert erle_after(mic, out, echo, scene.user[: len(echo)], 2.0) >= MIN_ERLE_DB
+    assert not any(speaking)

@@ -257,6 +257,8 @@ class EchoStats:
     resets: int = 0
     seeded_gain: float | None = None
     """The echo path's gain the filter started from (see EchoCanceller._seed)."""
+    seeds: int = 0
+    """Times the filter was started from a measured path (once, and after each relearn)."""
     moves: int = 0
     """Times the echo path was found elsewhere and the filter moved along."""
     late_frames: int = 0
@@ -380,6 +382,12 @@ class EchoCanceller:
         self._gain = 1.0
         self._unsure = False
         """Since an output underrun, until the echo's new lag is measured."""
+        self._confirmed = False
+        """The echo's lag has been measured (twice alike) at least once. Until then the
+        filter learns, but its output is not trusted to tell the user from the echo:
+        measured, a filter trusted after 1.5 s of learning from zero still let enough
+        echo through to hold the line for nothing, which then cost the user's real
+        "stop" two seconds later."""
         self._read_at: int | None = None
         self._comfort = (0.0 if comfort_noise_dbfs is None
                          else _INT16 * 10 ** (comfort_noise_dbfs / 20))
@@ -548,7 +556,8 @@ class EchoCanceller:
             taps[:, n:] = 0.0
             self._w = np.fft.rfft(taps, axis=1)
             self._learnt_frames += 1
-        trusted = not self._unsure and self._learnt_frames >= self._settle_frames
+        settled = self._seeded or self._learnt_frames >= self._settle_frames
+        trusted = self._confirmed and not self._unsure and settled
         self.speech.frame(see, sdd, n, echo=True, trusted=trusted and see <= 2.0 * sdd)
         if see > 2.0 * sdd + n * 100.0:
             self._bad_frames += 1
@@ -626,6 +635,7 @@ class EchoCanceller:
             self._lag.add(lag)
             if abs(lag - self._lag.lag) <= self._lag.tolerance:  # confirmed, not a stray
                 self._unsure = False
+                self._confirmed = True
                 if not self._seeded:
                     self._seed(self._lag.lag)
         return True
@@ -635,7 +645,6 @@ class EchoCanceller:
         that best maps the reference onto the microphone there. Learning from zero took
         five seconds of speech or more (barge-in untrusted all that while, and the first
         lines barely cancelled); from here it refines a filter that already works."""
-        self._seeded = False
         k = _SEED_HALF_TAPS
         mic, ref = self._estimator.aligned(self.reference, lag, k)
         if float(ref @ ref) <= 0.0:
@@ -653,7 +662,9 @@ class EchoCanceller:
         taps = np.zeros((self.parts, 2 * self.n))
         taps[:, : self.n] = flat.reshape(self.parts, self.n)
         self._w = np.fft.rfft(taps, axis=1)
+        self._seeded = True
         self.stats.seeded_gain = round(float(np.sum(fir)), 3)
+        self.stats.seeds += 1
 
     def _follow_jump(self, r: int) -> None:
         """When the read position jumps (a new lag, a re-anchored clock), the echo moved
