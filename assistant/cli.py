@@ -173,6 +173,7 @@ def start(
     Settings not given as flags come from the config file (`massage-assistant config`),
     then from what was learned last time."""
     from assistant.app import RunOptions, run_guided_session
+    from assistant.speech.voice_choice import check_voice
 
     try:
         config = _config()
@@ -195,6 +196,8 @@ def start(
             "chimes": _pick(chimes, config.chimes),
         }
         speech_flags = {key: value for key, value in given.items() if value is not None}
+        if "voice" in speech_flags:  # before anything is said, or remembered
+            check_voice(str(speech_flags["voice"]))
         listen = replace(_listen_settings(engine, model_path, config, input_device),
                          save_audio_dir=save_audio)
         output = _device(output_device, config.output_device)

@@ -29,6 +29,14 @@ OnAudio = Callable[[bytes, float], None]
 """Receives 16-bit mono PCM and the time.monotonic() its first sample was captured."""
 
 
+class NoAudioDevice(AudioUnavailable):
+    """The sound system lists no device at all for this direction (no card, no server)."""
+
+    def __init__(self, direction: Direction) -> None:
+        super().__init__(f"no audio {direction} device found")
+        self.direction = direction
+
+
 @dataclass(frozen=True)
 class DeviceInfo:
     index: int
@@ -84,7 +92,7 @@ def find_device(spec: DeviceSpec, direction: Direction) -> DeviceInfo:
     devices = list_devices()
     usable = [d for d in devices if (d.inputs if direction == "input" else d.outputs) > 0]
     if not usable:
-        raise AudioUnavailable(f"no audio {direction} device found")
+        raise NoAudioDevice(direction)
     if spec is None:
         default = [
             d for d in usable

@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
+from assistant.errors import AudioUnavailable
 from assistant.settings import SpeechSettings
 from assistant.speech.audio_out import Rendered, resample
 from assistant.speech.chimes import KINDS, chime
@@ -221,17 +222,22 @@ class SpokenVoice:
 
 
 def open_spoken_voice(settings: SpeechSettings) -> SpokenVoice:
-    """A SpokenVoice on the configured output device; AudioUnavailable if none works.
+    """A SpokenVoice on the configured output device; AudioUnavailable if none works
+    (with what to do about it when there is no output device at all).
 
     The stream runs at the device's own rate (speech is resampled once per line) so the
     sound server adds no resampler latency to every cut-off. Call `close()` when done.
     """
     from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
-    from assistant.adapters.sounddevice_io import SpeakerStream, find_device
+    from assistant.adapters.sounddevice_io import NoAudioDevice, SpeakerStream, find_device
+    from assistant.dialog import load_dialog
 
     renderer = Pyttsx3Renderer()
     try:
-        rate = find_device(settings.output_device, "output").default_rate_hertz
+        try:
+            rate = find_device(settings.output_device, "output").default_rate_hertz
+        except NoAudioDevice:
+            raise AudioUnavailable(load_dialog().line("notice.no_output_device")) from None
         player = Player(rate)
         stream = SpeakerStream(player, rate, settings.blocksize_frames, settings.output_device,
                                latency=settings.output_latency_s)
