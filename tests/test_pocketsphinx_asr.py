@@ -239,7 +239,7 @@ def test_piper_voiced_commands_are_heard(recognizer: PocketsphinxRecognizer) -> 
     assert len(wrong) <= 2, wrong
 
 
-URGENT = ("stop", "wait", "ouch", "hold on", "pause", "that hurts")
+URGENT = ("stop", "wait", "stop it", "hold on", "pause", "enough")
 
 
 def test_talking_over_the_assistant_favours_the_urgent_commands() -> None:

@@ -50,6 +50,8 @@ class PocketsphinxTuning:
     """Priors of the urgent phrases (stop, pause, pain) are multiplied by this for an
     utterance that starts while the user talks over the assistant."""
     barge_in_lookback_seconds: float
+    barge_in_intents: tuple[str, ...]
+    """Whose phrases `barge_in_factor` favours."""
     """How much of an open utterance is decoded again when a barge-in restarts it."""
     max_other_words: int
     min_pause_seconds: float
@@ -83,6 +85,7 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
             priors=priors,
             barge_in_factor=float(prior.get("barge_in_factor", 1.0)),
             barge_in_lookback_seconds=float(prior.get("barge_in_lookback_seconds", 0.0)),
+            barge_in_intents=tuple(str(i) for i in prior.get("barge_in_intents", ())),
             max_other_words=int(decision["max_other_words"]),
             min_pause_seconds=float(decision["min_pause_seconds"]),
             max_utterance_seconds=float(decision["max_utterance_seconds"]),
@@ -135,7 +138,7 @@ class PocketsphinxRecognizer:
 
         `known_phrases` defaults to the packaged vocabulary; a phrase outside it
         passed to `set_phrases` later still works, at the cost of a rebuild.
-        `urgent_phrases` (default: the vocabulary's priority commands) are the ones
+        `urgent_phrases` (default: the phrases of the tuning's `barge_in_intents`) are the ones
         favoured while the user talks over the assistant (`expect_command`).
         """
         self.tuning = tuning or load_tuning()
@@ -187,7 +190,7 @@ class PocketsphinxRecognizer:
         vocabulary = load_vocabulary()
         phrases = vocabulary.all_phrases() if known_phrases is None else known_phrases
         if urgent_phrases is None:
-            urgent_phrases = vocabulary.phrases_for(vocabulary.priority_intents())
+            urgent_phrases = vocabulary.phrases_for(frozenset(self.tuning.barge_in_intents))
         self._urgent = frozenset(normalize(p) for p in urgent_phrases)
         self._expecting = False
         self._favours_urgent = False
