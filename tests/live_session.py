@@ -42,9 +42,14 @@ def user_audio(text: str, speaker: Speaker = USER_VOICE) -> npt.NDArray[np.float
 
 class LiveSession:
     def __init__(
-        self, room: Room, folder: Path, *args: str, user: Speaker = USER_VOICE
+        self, room: Room, folder: Path, *args: str, user: Speaker = USER_VOICE,
+        save_audio: bool = False,
     ) -> None:
+        """`save_audio`: keep what the microphone heard (and the recognizer was fed) in
+        `folder`/audio, to replay a failure (`massage-assistant recognize`)."""
         self.user = require_speaker(user)  # skip before launching when it cannot speak
+        if save_audio:
+            args = (*args, "--save-audio", str(folder / "audio"))
         self.room = room
         self.events_path = folder / "events.jsonl"
         self.stderr_path = folder / "stderr.txt"

@@ -30,7 +30,8 @@ RECOGNITION_GAP = pytest.mark.xfail(
 
 @RECOGNITION_GAP
 def test_a_spoken_session_follows_the_users_voice(room: Room, tmp_path: Path) -> None:
-    live = LiveSession(room, tmp_path, "--routine", "quick", "--time-scale", "0.3")
+    live = LiveSession(room, tmp_path, "--routine", "quick", "--time-scale", "0.3",
+                       save_audio=True)
     try:
         with room.record() as rec:
             live.wait_for(lambda e: e["type"] == "step" and e["id"] == "warm_up", 90)
@@ -71,7 +72,7 @@ def test_a_spoken_session_follows_the_users_voice(room: Room, tmp_path: Path) ->
 def test_stop_cuts_off_a_long_instruction_and_nothing_resumes_until_asked(
     room: Room, tmp_path: Path
 ) -> None:
-    live = LiveSession(room, tmp_path, "--routine", "full")
+    live = LiveSession(room, tmp_path, "--routine", "full", save_audio=True)
     try:
         with room.record() as rec:
             live.wait_for(lambda e: e["type"] == "say" and e["key"] == "step.settle", 60)
