@@ -853,7 +853,8 @@ def seeded_home(folder: Path) -> Path:
 
     memory = Memory(folder)
     try:
-        memory.save_screening({q.id: False for q in load_screening().questions})
+        for person in ("self", "partner"):
+            memory.save_screening({q.id: False for q in load_screening().questions}, person)
     finally:
         memory.close()
     return folder

@@ -460,27 +460,7 @@ PRESSURE_POINT_MARKS = [
 middle of the heel, both thumbs on the ball, the big toe and the web beside it."""
 
 
-PENDING_FLAGS = {"bedtime"}
-"""Routines whose files (owned with the session core, issue 2) still lack a flag: the
-bedtime 'heel' step (small circles in the middle of the heel) needs
-`pressure_points = true`. Strict: this fails as soon as the flag is added, so the mark
-comes off."""
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True, reason="bedtime 'heel' not yet flagged pressure_points"
-            ),
-        )
-        if n in PENDING_FLAGS
-        else n
-        for n in builtin_names()
-    ],
-)
+@pytest.mark.parametrize("name", builtin_names())
 def test_every_step_that_presses_a_pressure_point_is_left_out_in_pregnancy(name: str) -> None:
     routine = load_routine(name)
     for step in routine.steps:
