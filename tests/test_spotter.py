@@ -140,3 +140,17 @@ def test_words_after_where_the_line_was_cut_were_never_said() -> None:
     s.require_barge_in()
     s.note_barge_in(10.9)
     assert s.consider(heard("resume", 1.0, 1.4), 10.0).reason == "accepted"
+
+
+def test_with_a_canceller_a_command_just_after_a_line_is_not_over_it() -> None:
+    """The room quiet for a moment after a line: a "resume" there was said in silence,
+    though within the looser margin used without a canceller."""
+    line = Line("Pausing. Say resume when you're ready.", 10.0, 2.0, ended_at=12.0)
+    loose = spotter([line])
+    assert loose.consider(heard("resume", 2.4, 2.8), 10.0).reason == "talking"
+    gated = spotter([line])
+    gated.require_barge_in()
+    assert gated.consider(heard("resume", 2.4, 2.8), 10.0).reason == "accepted"
+    overlapping = spotter([line])
+    overlapping.require_barge_in()
+    assert overlapping.consider(heard("repeat", 2.1, 2.5), 10.0).reason == "talking"

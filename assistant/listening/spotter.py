@@ -46,6 +46,12 @@ class PlaybackHistory(Protocol):
 class SpotterSettings:
     echo_margin_s: float = 0.6
     """Slack around played audio: output and input latency, recognizer timing error."""
+    cancelled_echo_margin_s: float = 0.25
+    """The same with an echo canceller (`require_barge_in`): its reference is aligned to
+    the microphone within milliseconds, so only the recognizer's word timing is left. With
+    0.6 s, a "resume" said once the room had been quiet 0.6 s still counted as said over
+    the assistant's last line, and without a barge-in (nothing to barge into) it was
+    dropped."""
     word_tolerance_s: float = 1.2
     """How far a heard phrase may be from where it stands in a spoken line and still be
     taken for the assistant's own voice (word timing is estimated from characters)."""
@@ -133,7 +139,8 @@ class CommandSpotter:
     def _speech_during(self, start: float, end: float) -> list[PlayedLine]:
         if self.playback is None:
             return []
-        margin = self.settings.echo_margin_s
+        settings = self.settings
+        margin = settings.cancelled_echo_margin_s if self._gated else settings.echo_margin_s
         lines = self.playback.recent(start - 120.0)
         return [
             line for line in lines
