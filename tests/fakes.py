@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from assistant.dialog import load_dialog
 from assistant.events import EventLog
 from assistant.routines import load_routine
-from assistant.safety import ScreeningPlan
+from assistant.safety import ScreeningPlan, ScreeningPlans
 from assistant.session import Command, Session
+from assistant.session_screening import ResumeOffer
 from assistant.settings import SessionSettings
 from assistant.vocabulary import load_vocabulary
 
@@ -86,8 +87,12 @@ class Harness:
 
 
 def make_session(
-    routine: str = "quick", screening: ScreeningPlan | None = None, **settings: object
+    routine: str = "quick",
+    screening: ScreeningPlan | ScreeningPlans | None = None,
+    offer: ResumeOffer | None = None,
+    **settings: object,
 ) -> Harness:
+    """`screening`: one plan for everybody, or one per person."""
     clock = ManualClock()
     voice = RecordingVoice()
     events = EventLog(clock)
@@ -100,5 +105,6 @@ def make_session(
         dialog=load_dialog(),
         vocabulary=load_vocabulary(),
         screening_plan=screening,
+        resume_offer=offer,
     )
     return Harness(session, clock, voice, events)

@@ -11,16 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.dialog import load_dialog
-from assistant.events import EventLog
 from assistant.plan import make_plan
 from assistant.routines import builtin_names, load_routine
 from assistant.safety import ScreeningPlan, ScreeningPlans, load_screening, plan_screening
-from assistant.session import Session
 from assistant.session_screening import ResumeOffer
-from assistant.settings import SessionSettings
-from assistant.vocabulary import load_vocabulary, normalize
-from tests.fakes import Harness, ManualClock, RecordingVoice, make_session
+from assistant.vocabulary import normalize
+from tests.fakes import Harness, make_session
 
 SCREENING = load_screening()
 QUESTIONS = [q.id for q in SCREENING.questions]
@@ -39,22 +35,7 @@ def make(
     offer: ResumeOffer | None = None,
     **settings: object,
 ) -> Harness:
-    """A session with a plan per person (fakes.make_session takes one for everybody)."""
-    clock = ManualClock()
-    voice = RecordingVoice()
-    events = EventLog(clock)
-    session = Session(
-        routine=load_routine(routine),
-        settings=SessionSettings(routine=routine, **settings),  # type: ignore[arg-type]
-        clock=clock,
-        voice=voice,
-        events=events,
-        dialog=load_dialog(),
-        vocabulary=load_vocabulary(),
-        screening_plan=plans,
-        resume_offer=offer,
-    )
-    return Harness(session, clock, voice, events)
+    return make_session(routine, plans, offer, **settings)
 
 
 def answer_all(h: Harness, yes: set[str] = frozenset()) -> None:  # type: ignore[assignment]
