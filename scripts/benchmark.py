@@ -43,8 +43,8 @@ simulated user speaks into the same room; everything is timed on the room's reco
   the first sound of the acknowledgement.
 - cutoff: a typed "stop" (keyboard input works alongside the voice) 0.5-2 s into an
   instruction, from the session's `command` event (mapped by the event clock, ~5 ms) to
-  the first 20 ms of digital silence in the room: voice out's own cut-off, apart from
-  recognition (target 50 ms).
+  the assistant's last sound before the cut (found as for stop_latency, below): voice
+  out's own cut-off, apart from recognition (target 50 ms).
 - first_word_s: launch of the program to its first sound in the room.
 - cpu_percent / rss_mb: of the program's process, sampled from /proc while a paused
   session listens.
@@ -1083,8 +1083,24 @@ def cutoff_trial(bench: RoomBench, run: Launch) -> float | None:
     requested = run.clock.monotonic(float(command["t"])) if command else None
     if requested is None or stopped is None:
         return None
-    cut = cut_time(recording, requested - 0.01, requested + 1.0)
-    return None if cut is None else max(0.0, cut - requested) * 1000
+    return silent_after(recording, requested)
+
+
+def silent_after(recording: Recording, requested: float) -> float | None:
+    """Milliseconds from `requested` to the assistant's last sound before the cut (as in
+    stop_trial: the earlier of 20 ms of digital silence and the stop chime, which can
+    follow the cut with no gap); 0 when it was already silent; None if neither is found."""
+    from assistant.speech.chimes import chime
+
+    template = chime("stop", recording.sample_rate).astype(np.float64)
+    chime_at = locate(recording, template, requested - 0.05, requested + 2.0, min_score=0.5)
+    silent = cut_time(recording, requested - 0.01, requested + 1.0)
+    ends = [t for t in (chime_at, silent) if t is not None]
+    if not ends:
+        return None
+    cut = min(ends)
+    span = loud_span(recording, requested, cut) if cut > requested else None
+    return 0.0 if span is None else max(0.0, span[1] - requested) * 1000
 
 
 def cutoff_metrics(bench: RoomBench, run: Launch, trials: int) -> list[Metric]:

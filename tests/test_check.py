@@ -161,7 +161,8 @@ def test_a_spoken_yes_counts_when_nothing_is_typed() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "shown"),
-    [("no\n", "check.not_heard"), ("", "check.no_answer"), ("n\n", "check.not_heard")],
+    [("no\n", "check.not_heard"), ("", "check.no_answer"), ("n\n", "check.not_heard"),
+     ("no idea\n", "check.no_answer")],
 )
 def test_not_hearing_the_test_line_says_what_to_do(typed: str, shown: str) -> None:
     problems, out, _ = run_check(typed=typed)

@@ -168,8 +168,7 @@ class SoundCheck:
         match = self.vocabulary.intent_for(typed)
         if match is not None and match[0] in ("yes", "no"):
             return match[0]
-        first = typed.strip().lower()[:1]
-        return {"y": "yes", "n": "no"}.get(first)
+        return {"y": "yes", "n": "no"}.get(typed.strip().lower())  # "no idea" is not "no"
 
     def _listen_for_stop(self, hearing: Hearing) -> Listened:
         """Says "listening" only once the prompt has died away, so nothing said after
