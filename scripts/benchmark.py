@@ -78,8 +78,10 @@ How the latencies are measured, and how far they can be off:
 - Acknowledgement start: the first sample above -54 dBFS after the word's end (the room
   is quiet then, so it is the acknowledgement). Error: the first few ms of a soft onset.
 - Each stop comes 1-3 s (random) into a reading of the first step's long instruction:
-  after the step chime, or after "resume" (plus its "Carrying on."), or after "repeat"
-  when the last stop was missed (so a stop never lands on the end of a line). One
+  after the step chime, or after a typed "resume" (plus its "Carrying on."), or after a
+  typed "repeat" when the last stop was missed (so a stop never lands on the end of a
+  line). Only the "stop" is spoken: the setting up is typed, so a missed "repeat" does
+  not end the phase. One
   program instance runs all the stop trials, is then paused by voice for the
   acknowledgement trials, and stays paused for the CPU and memory sample. A trial where
   the listener acted before the user began is a self-trigger ('preempted'), and a stop
@@ -771,6 +773,12 @@ class RoomBench:
             stdin.write(text + "\n")
             stdin.flush()
 
+    def type_until(self, run: Launch, text: str, match: Callable[[Event], bool]) -> bool:
+        """Type `text` and wait for an event matching."""
+        mark = len(run.live.events())
+        self.type_line(run, text)
+        return self.wait_event(run, match, 8.0, mark) is not None
+
     # -- waiting
 
     def wait_event(self, run: Launch, match: Callable[[Event], bool], timeout_s: float,
@@ -967,17 +975,19 @@ def state_of(run: Launch) -> str | None:
 
 
 def into_instruction(bench: RoomBench, run: Launch, fresh: bool) -> bool:
-    """Running, and 1-3 s (random) into an instruction being read: resume or repeat by
-    voice as needed. `fresh` asks for a new reading even if one is going on (after a
-    missed stop the current one may be near its end, and a stop said as it ends would
-    read as 0 ms). False when the session cannot be brought there."""
+    """Running, and 1-3 s (random) into an instruction being read: resume or repeat as
+    needed, typed (this is setting up a trial, not measuring recognition: a missed
+    spoken "repeat" used to end the whole stop phase). `fresh` asks for a new reading
+    even if one is going on (after a missed stop the current one may be near its end,
+    and a stop said as it ends would read as 0 ms). False when the session cannot be
+    brought there."""
     if state_of(run) in ("stopped", "paused"):
-        if not bench.say_until(run, "resume", _running):
+        if not bench.type_until(run, "resume", _running):
             return False
         bench.wait_talking(run, 5.0)
         time.sleep(1.0)  # "Carrying on." comes before the instruction
     elif fresh or not bench.wait_talking(run, 0.5):
-        if not bench.say_until(run, "repeat", _instruction):
+        if not bench.type_until(run, "repeat", _instruction):
             return False
         bench.wait_talking(run, 5.0)
     time.sleep(bench.rng.uniform(1.0, 3.0))
@@ -1424,7 +1434,7 @@ def print_table(metrics: list[Metric]) -> None:
         print(f"{m.name:<28} {_fmt(m.value, m.unit):>10} {m.target_text():>10}  {verdict:<6} "
               f"{m.n:>4}  {m.note}")
     accuracy = next((m for m in metrics if m.name == "accuracy"), None)
-    if accuracy is None:
+    if accuracy is None or "per_intent" not in accuracy.details:  # --room-only: not measured
         return
     table: dict[str, dict[str, dict[str, float]]] = accuracy.details["per_intent"]
     columns = [c for c, _ in CONDITIONS] + list(FAMILIES) + ["real"]
