@@ -387,7 +387,8 @@ class EchoCanceller:
         filter learns, but its output is not trusted to tell the user from the echo:
         measured, a filter trusted after 1.5 s of learning from zero still let enough
         echo through to hold the line for nothing, which then cost the user's real
-        "stop" two seconds later."""
+        "stop" two seconds later. (Trusting a fresh seed at once was tried: it held
+        the line for nothing 2 s in, and the favoured recognizer heard "wait".)"""
         self._read_at: int | None = None
         self._comfort = (0.0 if comfort_noise_dbfs is None
                          else _INT16 * 10 ** (comfort_noise_dbfs / 20))
@@ -556,7 +557,7 @@ class EchoCanceller:
             taps[:, n:] = 0.0
             self._w = np.fft.rfft(taps, axis=1)
             self._learnt_frames += 1
-        settled = self._seeded or self._learnt_frames >= self._settle_frames
+        settled = self._learnt_frames >= self._settle_frames
         trusted = self._confirmed and not self._unsure and settled
         self.speech.frame(see, sdd, n, echo=True, trusted=trusted and see <= 2.0 * sdd)
         if see > 2.0 * sdd + n * 100.0:

@@ -58,7 +58,10 @@ class SpotterSettings:
     same_utterance_s: float = 0.5
     """Hypotheses starting this close belong to one utterance, which acts once."""
     barge_in_margin_s: float = 0.5
-    """How far a barge-in may be from a heard command's span and still be its start."""
+    """How long before a heard command a barge-in may come and still be its start. It
+    must come before the command's end: the user is noticed ~0.1 s into a word, and a
+    "command" that was over before the line was held was the echo's leftovers (seen:
+    "wait" heard from the assistant's own voice, held 0.2 s after it ended)."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ class CommandSpotter:
         talking = self._speech_during(start, end)
         if talking:
             margin = self.settings.barge_in_margin_s
-            barged = any(start - margin <= t <= end + margin for t in self._barge_ins)
+            barged = any(start - margin <= t < end for t in self._barge_ins)
             if (self._gated and not barged) or (not priority and not barged):
                 return Decision(None, "talking")
         said = self._said_forms(intent, phrase)
