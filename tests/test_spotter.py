@@ -154,3 +154,13 @@ def test_with_a_canceller_a_command_just_after_a_line_is_not_over_it() -> None:
     overlapping = spotter([line])
     overlapping.require_barge_in()
     assert overlapping.consider(heard("repeat", 2.1, 2.5), 10.0).reason == "talking"
+
+
+def test_a_command_over_before_the_line_was_held_is_the_echo() -> None:
+    """The user is noticed ~0.1 s into a word; a word over before that was the echo."""
+    line = Line("Make small thumb circles on your sole, from the heel to each toe.", 10.0, 5.0)
+    s = spotter([line])
+    s.require_barge_in()
+    s.note_barge_in(12.25)
+    assert s.consider(heard("wait", 1.89, 2.06, final=False), 10.0).reason == "talking"
+    assert s.consider(heard("stop", 2.2, 2.6, final=False), 10.0).reason == "accepted"
