@@ -118,31 +118,24 @@ def test_end_session_exits_zero_at_once(tmp_path: Path) -> None:
     assert [e["to"] for e in events if e["type"] == "state"][-1] == "finished"
 
 
+def refused(*args: str) -> subprocess.CompletedProcess[str]:
+    """`start --text` with bad input: it must stop with exit 2 and no traceback."""
+    proc = subprocess.run([*PROGRAM, "start", "--text", *args], input="",
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    return proc
+
+
 def test_a_broken_routine_file_is_one_clear_line(tmp_path: Path) -> None:
     path = tmp_path / "mine.toml"
     path.write_text('name = "x"\n')
-    proc = subprocess.run(
-        [*PROGRAM, "start", "--text", "--routine", str(path)],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
+    proc = refused("--routine", str(path))
     assert str(path) in proc.stderr and "field" in proc.stderr
 
 
 def test_an_events_file_that_cannot_be_written_is_one_clear_line(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "dir" / "e.jsonl"
-    proc = subprocess.run(
-        [*PROGRAM, "start", "--text", "--routine", "quick", "--events", str(missing)],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
+    proc = refused("--routine", "quick", "--events", str(missing))
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(missing) in lines[0] and "events file" in lines[0]
