@@ -3,6 +3,7 @@ a Python thread of ours (that was what starved the speaker stream)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -77,3 +78,16 @@ def test_a_failure_in_the_child_is_a_clear_error_here(tmp_path: Path) -> None:
     missing = ListenSettings(engine="vosk", model_path=tmp_path / "no-model")
     with pytest.raises(AssistantError):
         RecognizerProcess(missing, None)
+
+
+def test_the_child_is_the_recognizer_alone(recognizer: RecognizerProcess) -> None:
+    """One child, running this module: no multiprocessing helper process beside it (a
+    resource tracker cost 13 MB) and not the whole program imported again."""
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    commands = [Path(f"/proc/{pid}/cmdline").read_text().split("\0") for pid in children]
+    ours = [c for c in commands if "assistant.listening.recognizer_process" in c]
+    assert len(ours) == 1, commands
+    assert not [c for c in commands if any("resource_tracker" in part for part in c)]
+    modules = Path(f"/proc/{children[commands.index(ours[0])]}/maps").read_text()
+    assert "portaudio" not in modules and "_multiarray_umath" not in modules, (
+        "the child loaded the audio or numpy side of the program")

@@ -9,12 +9,17 @@ listener sends each block and waits for the answer on a pipe, and waiting on a p
 releases the GIL.
 
 Calls stay synchronous and in order, so results mean exactly what they mean in-process.
+The child is a plain `python -m` of this module, its end of a socket pair as its
+stdin: multiprocessing's spawn would add a resource-tracker process (13 MB) and, under
+the `massage-assistant` script, import the whole program again in the child.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import socket
+import subprocess
+import sys
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -69,13 +74,13 @@ class RecognizerProcess:
     """A Recognizer whose engine runs in a child process; see the module docstring."""
 
     def __init__(self, settings: ListenSettings, env_model: Path | None) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(child, settings, env_model), name="recognizer", daemon=True
-        )
-        self._process.start()
-        child.close()
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__], stdin=theirs.fileno(), stdout=subprocess.DEVNULL
+            )
+        self._conn = Connection(ours.detach())
+        self._conn.send((settings, env_model))
         self.name, self.sample_rate = self._answer(_START_TIMEOUT_S, "ready")
 
     def _answer(self, timeout_s: float, expected: str = "ok") -> Any:
@@ -119,8 +124,20 @@ class RecognizerProcess:
         """Ask the child to stop, then make sure it has."""
         with contextlib.suppress(OSError, ValueError):
             self._conn.send(("close", None))
-        self._process.join(timeout=5)
-        if self._process.is_alive():
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             self._process.kill()
-            self._process.join(timeout=5)
+            self._process.wait(timeout=5)
         self._conn.close()
+
+
+def _child() -> None:
+    """The child's entry: its stdin is the parent's socket; settings come first."""
+    conn = Connection(0)
+    settings, env_model = conn.recv()
+    _serve(conn, settings, env_model)
+
+
+if __name__ == "__main__":
+    _child()

@@ -28,8 +28,9 @@ from assistant.speech.player import Kind, Player
 MIN_RATE_WPM = 80
 MAX_RATE_WPM = 400
 MAX_GAIN = 1.0
-CACHE_SECONDS = 300.0
-"""Rendered audio kept for repeated lines (about 50 MB at 44.1 kHz)."""
+CACHE_SECONDS = 60.0
+"""Rendered audio kept for repeated lines: "repeat" and the step cues answer at once.
+About 10 MB at 44.1 kHz (300 s was 50 MB, a sixth of the memory target)."""
 
 
 class Renderer(Protocol):
