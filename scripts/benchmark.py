@@ -532,7 +532,7 @@ def ordinary_speech(quick: bool) -> tuple[list[tuple[str, Samples]], list[str]]:
     """LibriVox read speech, then routine lines read by BACKGROUND_VOICE, up to the length."""
     from assistant.routines import builtin_names, load_routine
 
-    budget_s = 30.0 if quick else 480.0
+    budget_s = 30.0 if quick else 600.0
     pieces: list[tuple[str, Samples]] = []
     notes: list[str] = []
     files = sorted(ss.LIBRIVOX.glob("*.wav"))

@@ -278,3 +278,37 @@ def test_no_favour_without_a_barge_in_factor() -> None:
         rec.expect_command(expecting)
         found.append(hits_and_wrong(rec, pieces))
     assert found[0] == found[1]
+
+
+def test_a_phrase_word_the_language_model_does_not_know_is_still_pronounced() -> None:
+    """The decoder's dictionary holds only the words its language model knows; a phrase
+    may use another word from the whole dictionary."""
+    rec = PocketsphinxRecognizer(known_phrases=["stop"])
+    assert rec._decoder.lookup_word("paluzzi") is None, "left out of the decoder's dictionary"
+    rec.set_phrases(["stop", "paluzzi"])
+    assert rec._decoder.lookup_word("cmd_paluzzi") is not None
+
+
+RUN_ON = (
+    "We walked along the river for an hour, then repeat the whole thing tomorrow morning "
+    "before breakfast with the dog.",
+    "She said, slower, and then she laughed and went back to the kitchen to make a cup of "
+    "tea for everyone.",
+    "My brother always says help, help, when he wants the remote control, and then he "
+    "watches the news all evening.",
+)
+
+
+def test_a_command_word_inside_talk_that_runs_on_is_not_a_command() -> None:
+    """Between commas a word can stand alone (the pause rule passes it), but a command
+    is an utterance of its own; without the utterance rule these sentences give one."""
+    ss.require_espeak()
+    said = [(t, ss.synthesize(t, *v)) for t in RUN_ON for v in ss.VOICES[:3]]
+    finals = {}
+    for limit in (100, load_tuning().max_utterance_words):
+        rec = PocketsphinxRecognizer(
+            tuning=dataclasses.replace(load_tuning(), max_utterance_words=limit))
+        _, heard = stream(rec, said, gap_s=1.0)
+        finals[limit] = [h.text for h in heard if h.final]
+    assert finals[100], "these sentences should test the rule"
+    assert finals[load_tuning().max_utterance_words] == []

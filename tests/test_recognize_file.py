@@ -98,6 +98,17 @@ def test_partials_and_the_final_of_one_utterance_count_once() -> None:
     ]
 
 
+def test_a_partial_counts_alone_only_for_what_acts_on_it() -> None:
+    """A session acts on an early "stop" at once; an early "repeat" waits for the final
+    result, which may drop it (the sentence went on)."""
+    vocab = load_vocabulary()
+    heard = [
+        h("stop", False, 1.0, 1.3), h("hello", True, 0.5, 4.0),
+        h("repeat", False, 6.0, 6.4), h("hello", True, 5.5, 9.0),
+    ]
+    assert [c["intent"] for c in commands_from(heard, vocab)] == ["stop"]
+
+
 class ScriptedRecognizer:
     """Says `text` whenever a chunk holds a loud sample; records what it was fed."""
 

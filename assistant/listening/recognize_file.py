@@ -110,13 +110,16 @@ def commands_from(heard: list[Heard], vocabulary: Vocabulary) -> list[dict[str, 
 
     Partials of an utterance repeat and the final that closes it names the same
     intent again: together they count once, the latest timing winning. A final
-    ends the utterance, so the next hypothesis starts a new command.
+    ends the utterance, so the next hypothesis starts a new command. As in a
+    session, a partial counts only for the priority commands (stop, pause, pain),
+    which act on it; the others wait for the final, which may drop them.
     """
+    priority = vocabulary.priority_intents()
     found: list[dict[str, object]] = []
     pending: dict[str, object] | None = None
     for h in heard:
         match = vocabulary.intent_for(h.text)
-        if match is not None:
+        if match is not None and (h.final or match[0] in priority):
             intent, phrase = match
             item: dict[str, object] = {
                 "intent": intent,
