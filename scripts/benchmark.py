@@ -21,18 +21,22 @@ Offline (the recognizer alone, clips fed as a microphone stream):
   was added); `accuracy_stop_real` is the real "stop" clips. Piper's synthesis is not
   seedable: each clip's first synthesis is cached and reused (tests/speech_samples.py).
   Each clip is one stream with 0.5 s of quiet (or of the same noise) before and after,
-  so the endpointer sees an utterance begin and end; the recognizer listens for the
-  whole vocabulary; hypotheses count only when their text is exactly a phrase
+  so the endpointer sees an utterance begin and end; the recognizer listens for what
+  a session listens for where that command is valid: a running massage's commands,
+  a paused one's for "resume", the safety questions' for the answers and choices only
+  valid then (yes, no, gently); hypotheses count only when their text is exactly a phrase
   (`vocabulary.intent_for`), and an utterance's partials and final count once
   (`commands_from`). A clip is right when the intents heard are exactly {expected}.
 - false_accept_rate: the share of non-command clips (up/down/left/right/on/off/
   _unknown_/go, and yes/no unless they are phrases) and of noise clips (_silence_) that
-  trigger any command.
+  trigger any command, listening for a running massage's commands (where the user
+  spends the session, and talks).
 - false_activations_per_hour: commands heard in one long stream of ordinary speech
   (LibriVox read speech, then the routines' instructions, cues and pressure lines read
   by an espeak-ng voice that is not the assistant's; ~8 minutes, quick: 30 s), fed as
-  two halves in parallel. The routines' lines contain command words ("stop right
-  away", "less pressure"): a sentence is not a command, so those count too.
+  two halves in parallel, listening as for false accepts. The routines' lines contain
+  command words ("stop right away", "less pressure"): a sentence is not a command, so
+  those count too.
 
 Live (the real program, `python -m assistant start`, in a private PulseAudio room; a
 simulated user speaks into the same room; everything is timed on the room's recording):
@@ -317,7 +321,29 @@ def _worker_hear(x: Samples) -> tuple[list[dict[str, object]], str | None]:
         return [], f"{type(exc).__name__}: {exc}"
 
 
+def listening_for(vocabulary: Vocabulary, expected: str | None) -> list[str]:
+    """The phrases a session listens for where `expected` is valid: a running massage's,
+    else a paused one's (resume), else a safety question's (the answers and choices);
+    None: a running massage's."""
+    from assistant.session_states import TRANSITIONS, State
+
+    def valid_in(state: State) -> frozenset[str]:
+        sources = [t["source"] if isinstance(t["source"], list) else [t["source"]]
+                   for t in TRANSITIONS]
+        return frozenset(t["trigger"] for t, src in zip(TRANSITIONS, sources, strict=True)
+                         if state in src)
+
+    for state in (State.RUNNING, State.PAUSED, State.SCREENING):
+        intents = valid_in(state)
+        if expected is None or expected in intents:
+            break
+    return vocabulary.phrases_for(intents)
+
+
 def _worker_clip(clip: Clip) -> tuple[list[str], str | None]:
+    assert _WORKER is not None
+    recognizer, vocabulary = _WORKER
+    recognizer.set_phrases(listening_for(vocabulary, clip.expected))
     found, error = _worker_hear(clip_audio(clip))
     return [str(c["intent"]) for c in found], error
 
@@ -327,7 +353,9 @@ def _worker_stream(x: Samples) -> tuple[list[dict[str, object]], str | None]:
     clock runs on across streams)."""
     global _WORKER
     assert _WORKER is not None
-    _WORKER = (open_engine(*_ENGINE), _WORKER[1])
+    vocabulary = _WORKER[1]
+    _WORKER = (open_engine(*_ENGINE), vocabulary)
+    _WORKER[0].set_phrases(listening_for(vocabulary, None))
     return _worker_hear(x)
 
 

@@ -178,6 +178,8 @@ class PocketsphinxRecognizer:
             self._set_cmn(self.tuning.cmn_initial)
         self._cmn_before: tuple[float, ...] = ()
         self._tokens: dict[str, str] = {}
+        self._plain: dict[str, str] = {}
+        """One-word answers as plain words, and their phrase words."""
         self._active: frozenset[str] = frozenset()
         self._endpointer = self._new_endpointer()
         self._frame_bytes: int = self._endpointer.frame_bytes
@@ -202,6 +204,8 @@ class PocketsphinxRecognizer:
         self._same_frames = round(self._SAME_PARTIAL_SECONDS * fps)
         vocabulary = load_vocabulary()
         phrases = vocabulary.all_phrases() if known_phrases is None else known_phrases
+        self._answers = frozenset(normalize(p) for i in vocabulary.intents if i.whole
+                                  for p in i.phrases if " " not in p)
         if urgent_phrases is None:
             urgent_phrases = vocabulary.phrases_for(frozenset(self.tuning.barge_in_intents))
         self._urgent = frozenset(normalize(p) for p in urgent_phrases)
@@ -292,6 +296,8 @@ class PocketsphinxRecognizer:
                     "could not add a phrase",
                 )
             self._tokens[token] = phrase
+            if phrase in self._answers:
+                self._plain[phrase] = token
         self._add_search(_SEARCH, 1.0)
         self._favours_urgent = self.tuning.barge_in_factor > 1 and bool(self._urgent)
         if self._favours_urgent:
@@ -422,9 +428,17 @@ class PocketsphinxRecognizer:
         self._carried_words = 0
 
     def _segments(self) -> list[tuple[str, int, int]]:
-        return [
-            (s.word.split("(")[0], s.start_frame, s.end_frame) for s in (self._decoder.seg() or [])
-        ]
+        """The decoded words, a one-word answer heard as the plain English word counting
+        as the answer: the language model's own "yes" and "no" outscore their phrase
+        words, and real "yes" clips were heard 0 times in 25 (decoded "yes" 34 of 38).
+        Answers only: they are listened for only while a question waits, whereas the
+        commands' priors were tuned against their plain words (counting those too gave
+        2.5 times the false accepts on real non-command clips)."""
+        segments = []
+        for s in self._decoder.seg() or []:
+            word = s.word.split("(")[0]
+            segments.append((self._plain.get(word, word), s.start_frame, s.end_frame))
+        return segments
 
     @staticmethod
     def _words(segments: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
