@@ -413,3 +413,17 @@ def test_hold_with_nothing_playing_does_nothing(player: Player, stream: PullStre
     assert not player.hold()
     player.play(tone(0.3, 20), text="later")
     assert np.isclose(stream.pull(3), 0.3).sum() == 20
+
+
+def test_no_hold_during_a_chime_or_just_after_it(
+    player: Player, stream: PullStream, clock: Clock
+) -> None:
+    """The canceller lets a chime through: what seems to be the user then is the chime."""
+    player.play(tone(0.2, 100), text="stop", kind="chime")
+    player.play(words(0.5, 0.6, 0.7, 0.5, 0.6), text="Stopped.")
+    stream.pull(5)
+    assert not player.hold(), "a chime is playing"
+    stream.pull(7)  # 20 ms into the line, the chime still fading
+    assert not player.hold()
+    stream.pull(31)  # 0.3 s after the chime's last sound reached the speaker
+    assert player.hold(), "the line itself can be held"

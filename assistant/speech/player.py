@@ -108,6 +108,7 @@ class Player:
         history: int = 200,
         clock: Callable[[], float] = time.monotonic,
         rewind_s: float = 0.8,
+        chime_tail_s: float = 0.3,
     ) -> None:
         self.sample_rate = sample_rate
         self._fade_frames = max(1, round(fade_s * sample_rate))
@@ -133,6 +134,9 @@ class Player:
         self._held = False
         """Set by callers: nothing new starts, and what plays is paused."""
         self._rewind_s = rewind_s
+        self._chime_tail_s = chime_tail_s
+        self._chime_heard_until = 0.0
+        """When the last chime, and what the echo canceller leaves of it, has faded."""
 
     # -- callers' side ---------------------------------------------------------
 
@@ -150,9 +154,16 @@ class Player:
             self._held = False
 
     def hold(self) -> bool:
-        """Pause what is playing within one callback; False when nothing was playing."""
+        """Pause what is playing within one callback; False when nothing was playing.
+
+        Not during a chime or the moment after it: a chime is tonal, the echo canceller
+        lets it through only 2-6 dB down, and holding the line that follows for what was
+        its own chime (the stop chime, then "Stopped...") delayed that line by ~0.9 s."""
         with self._lock:
-            playing = self._current is not None and self._current.fade_left is None
+            playing = (
+                self._current is not None and self._current.fade_left is None
+                and self._current.kind != "chime" and self._clock() >= self._chime_heard_until
+            )
             self._held = playing or self._held
             return playing
 
@@ -229,6 +240,8 @@ class Player:
                 clip.fade_left = min(self._fade_frames, len(clip.audio) - clip.offset)
                 clip.holding = clip.epoch == self._epoch
             pos = self._copy(clip, out, pos)
+            if clip.kind == "chime":
+                self._chime_heard_until = dac_time + pos / rate + self._chime_tail_s
             if clip.offset >= len(clip.audio) or clip.fade_left == 0:
                 what: Literal["end", "cut"] = "end" if clip.fade_left is None else "cut"
                 self._events.append((what, clip, dac_time + pos / rate))
