@@ -53,9 +53,9 @@ class PocketsphinxTuning:
     """Priors of the urgent phrases (stop, pause, pain) are multiplied by this for an
     utterance that starts while the user talks over the assistant."""
     barge_in_lookback_seconds: float
+    """How much of an open utterance is decoded again when a barge-in restarts it."""
     barge_in_intents: tuple[str, ...]
     """Whose phrases `barge_in_factor` favours."""
-    """How much of an open utterance is decoded again when a barge-in restarts it."""
     max_other_words: int
     max_utterance_words: int
     """A command counts only in an utterance of at most this many words in all (the
