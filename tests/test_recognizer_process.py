@@ -17,9 +17,11 @@ from assistant.listening.recognizer_process import RecognizerProcess
 from assistant.settings import ListenSettings
 from tests import speech_samples as ss
 
-MAX_TICK_GAP_S = 0.03
-"""A thread that wakes every 2 ms may be late by this much at worst while decoding runs
-next door (in-process pocketsphinx held it up to 270 ms)."""
+P99_TICK_GAP_S = 0.015
+MAX_TICK_GAP_S = 0.1
+"""A thread that wakes every 2 ms, while decoding runs next door: in-process pocketsphinx
+held it up to 270 ms, 54 ms at p99. Out of process the p99 is ~2 ms; the maximum is the
+machine's scheduling (33 ms seen once on this 2-core machine during the whole suite)."""
 
 
 @pytest.fixture
@@ -71,6 +73,8 @@ def test_decoding_never_holds_up_our_threads(recognizer: RecognizerProcess) -> N
         done.set()
         ticker.join()
     assert len(gaps) > 100
+    p99 = float(np.percentile(gaps, 99))
+    assert p99 < P99_TICK_GAP_S, f"a thread waited {1000 * p99:.0f} ms at p99"
     assert max(gaps) < MAX_TICK_GAP_S, f"a thread waited {1000 * max(gaps):.0f} ms"
 
 
