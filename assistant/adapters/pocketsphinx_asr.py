@@ -405,7 +405,7 @@ class PocketsphinxRecognizer:
         Noise would tune it to the noise and garble the next words, so an utterance
         counts only when it looks like speech: a command, or at least two words
         (noise often decodes as one short word)."""
-        words = [w for w, _, _ in segments if not w.startswith(("<", "[", "+"))]
+        words = [w for w, _, _ in self._words(segments)]
         speech = len(words) >= 2 or any(w in self._tokens for w in words)
         if self._cmn_before and not speech:
             self._set_cmn(self._cmn_before)
@@ -441,8 +441,13 @@ class PocketsphinxRecognizer:
         return segments
 
     @staticmethod
-    def _words(segments: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-        return [seg for seg in segments if not seg[0].startswith(("<", "[", "+"))]
+    def _is_filler(word: str) -> bool:
+        """Silence, noise and sentence marks: <sil>, [NOISE], +breath+, <s>."""
+        return word.startswith(("<", "[", "+"))
+
+    @classmethod
+    def _words(cls, segments: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        return [seg for seg in segments if not cls._is_filler(seg[0])]
 
     def _isolated_commands(
         self, segments: list[tuple[str, int, int]], closed: bool
@@ -462,7 +467,7 @@ class PocketsphinxRecognizer:
         groups: list[list[tuple[str, int, int]]] = [[]]
         for seg in segments:
             word, sf, ef = seg
-            if word.startswith(("<", "[", "+")):
+            if self._is_filler(word):
                 if ef - sf + 1 >= self._pause_frames:
                     groups.append([])
                 continue
