@@ -164,3 +164,16 @@ def test_a_command_over_before_the_line_was_held_is_the_echo() -> None:
     s.note_barge_in(12.25)
     assert s.consider(heard("wait", 1.89, 2.06, final=False), 10.0).reason == "talking"
     assert s.consider(heard("stop", 2.2, 2.6, final=False), 10.0).reason == "accepted"
+
+
+def test_a_command_begun_before_the_line_started_is_the_users() -> None:
+    """Said as a step began: the step's first line started while the word was under way."""
+    line = Line("Warm-up.", 10.6, 0.8)
+    s = spotter([line])
+    s.require_barge_in()
+    assert s.consider(heard("pause", 0.23, 0.67), 10.0).reason == "accepted"
+    s = spotter([line])
+    s.require_barge_in()
+    assert s.consider(heard("pause", 0.4, 0.8), 10.0).reason == "talking", (
+        "begun within the margin of the line's start: it may be the line's first word"
+    )

@@ -119,7 +119,7 @@ class CommandSpotter:
         if any(abs(start - s) < self.settings.same_utterance_s or s <= start <= e
                for s, e in self._acted):
             return Decision(None, "duplicate")
-        talking = self._speech_during(start, end)
+        talking = self._speech_during(start)
         if talking:
             margin = self.settings.barge_in_margin_s
             barged = any(start - margin <= t < end for t in self._barge_ins)
@@ -139,7 +139,10 @@ class CommandSpotter:
         forms += [word for word in phrase.split() if len(word) >= 4]
         return list(dict.fromkeys(normalize(f) for f in forms))
 
-    def _speech_during(self, start: float, end: float) -> list[PlayedLine]:
+    def _speech_during(self, start: float) -> list[PlayedLine]:
+        """Lines playing while the command was said. A line that began after the command
+        did cannot have made it: in the room, a "pause" said as a step began ran 0.4 s
+        into the step's first line and, taken as said over it, was dropped."""
         if self.playback is None:
             return []
         settings = self.settings
@@ -148,7 +151,7 @@ class CommandSpotter:
         return [
             line for line in lines
             if line.kind == "speech"
-            and line.started_at - margin <= end
+            and line.started_at - margin <= start
             and (line.ended_at is None or line.ended_at + margin >= start)
         ]
 
