@@ -47,7 +47,7 @@ def voice(room: Room) -> Iterator[SpokenVoice]:
 def test_the_assistants_voice_is_cancelled_from_the_room_microphone(voice: SpokenVoice) -> None:
     reference = EchoReference()
     voice.player.add_tap(reference.write)
-    canceller = EchoCanceller(reference, comfort_noise_dbfs=None)
+    canceller = EchoCanceller(reference, comfort_noise_dbfs=None, quiet_comfort_noise_dbfs=None)
     blocks: queue.Queue[tuple[bytes, float] | None] = queue.Queue()
     raw: list[bytes] = []
     cleaned: list[bytes] = []
