@@ -360,11 +360,15 @@ def room_noise(n: int, seed: int = 0) -> Samples:
     return out
 
 
-def mix(speech: Samples, noise: Samples, snr_db: float) -> Samples:
-    """Speech plus noise scaled so speech power / noise power is snr_db."""
+def mix(
+    speech: Samples, noise: Samples, snr_db: float, reference: Samples | None = None
+) -> Samples:
+    """Speech plus noise scaled so speech power / noise power is snr_db (the speech's
+    power measured on `reference` when given, e.g. the words alone of a long stream)."""
     n = np.resize(noise, speech.size).astype(np.float64)
     noise_power = float((n**2).mean()) or 1.0
-    gain = np.sqrt(speech_power(speech) / (noise_power * 10 ** (snr_db / 10)))
+    power = speech_power(speech if reference is None else reference)
+    gain = np.sqrt(power / (noise_power * 10 ** (snr_db / 10)))
     out: Samples = np.clip(speech.astype(np.float64) + gain * n, -32768, 32767).astype(np.int16)
     return out
 

@@ -67,6 +67,9 @@ class PocketsphinxTuning:
     vad_window_seconds: float
     vad_ratio: float
     vad_mode: int
+    lead_in_seconds: float
+    """Audio from before the endpointer's speech start decoded with each utterance: the
+    decoder needs a few frames before the first sound to hear it."""
     cmn_initial: tuple[float, ...] = ()
     decoder: Mapping[str, Any] = field(default_factory=dict)
 
@@ -101,6 +104,7 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
             vad_window_seconds=float(vad["window_seconds"]),
             vad_ratio=float(vad["ratio"]),
             vad_mode=int(vad["mode"]),
+            lead_in_seconds=float(vad["lead_in_seconds"]),
             cmn_initial=tuple(float(v) for v in raw.get("cmn", {}).get("initial", ())),
             decoder=dict(raw.get("decoder", {})),
         )
@@ -187,6 +191,14 @@ class PocketsphinxRecognizer:
         self._stream_offset_s = 0.0
         """Seconds fed before the current endpointer was created (it restarts on flush)."""
         self._fed_samples = 0
+        self._history = b""
+        """The last audio fed (newest last), long enough to find an utterance's lead-in
+        behind the endpointer's delay."""
+        self._history_bytes = 2 * round(
+            (self.tuning.vad_window_seconds + self.tuning.lead_in_seconds + 0.1) * self.sample_rate)
+        self._lead_in_samples = round(self.tuning.lead_in_seconds * self.sample_rate)
+        self._free_from = 0
+        """The first sample (of this endpointer's stream) not in an utterance yet."""
         self._in_utt = False
         self._utt_start_s = 0.0
         self._utt_frames = 0
@@ -363,11 +375,14 @@ class PocketsphinxRecognizer:
             out.extend(self._finish_utterance())
         self._stream_offset_s += self._fed_samples / self.sample_rate
         self._fed_samples = 0
+        self._history = b""
+        self._free_from = 0
         self._endpointer = self._new_endpointer()
         return out
 
     def _step(self, frame: bytes, last: bool) -> list[Heard]:
         self._fed_samples += len(frame) // 2
+        self._history = (self._history + frame)[-self._history_bytes :]
         ep = self._endpointer
         speech = ep.end_stream(frame) if last else ep.process(frame)
         if speech is None:
@@ -379,11 +394,27 @@ class PocketsphinxRecognizer:
             self._start_utterance(self._utt_end_s)
             self._carried_words = carried
         elif not self._in_utt:
-            self._start_utterance(self._stream_offset_s + ep.speech_start)
+            lead_in = self._lead_in(ep.speech_start)
+            self._start_utterance(
+                self._stream_offset_s + ep.speech_start - len(lead_in) / 2 / self.sample_rate)
+            self._decode(lead_in)
         self._decode(speech)
         if not ep.in_speech:
+            self._free_from = round(ep.speech_end * self.sample_rate)
             return [*out, *self._finish_utterance()]
         return [*out, *self._partial()]
+
+    def _lead_in(self, speech_start_s: float) -> bytes:
+        """The audio just before an utterance's start, not already part of the one before.
+        Measured on Piper-voiced commands with the utterance starting at the first sound:
+        11 of 30 heard; with 30 ms before it 24, with 60-200 ms 28."""
+        start = round(speech_start_s * self.sample_rate)
+        first = max(start - self._lead_in_samples, self._free_from,
+                    self._fed_samples - len(self._history) // 2)
+        if first >= start:
+            return b""
+        offset = first - (self._fed_samples - len(self._history) // 2)
+        return self._history[2 * offset : 2 * (offset + start - first)]
 
     def _decode(self, speech: bytes) -> None:
         if speech:  # the endpointer may hand back an empty tail; the decoder raises
