@@ -179,33 +179,28 @@ def test_with_nothing_played_the_microphone_passes_through_unchanged() -> None:
                               quiet_comfort_noise_dbfs=None)
     rng = np.random.default_rng(1)
     pcm = rng.integers(-3000, 3000, 10 * RATE).astype("<i2")
-    started = time.process_time()
     out = b"".join(
         canceller.process(pcm[i : i + MIC_BLOCK].tobytes(), 10.0 + i / RATE)
         for i in range(0, len(pcm), MIC_BLOCK)
     )
-    cpu = time.process_time() - started
     assert out == pcm.tobytes()
-    assert cpu < 0.1, f"{cpu:.3f} s of CPU for 10 s of audio"
 
 
-def test_silent_output_costs_almost_nothing_and_changes_nothing() -> None:
+def test_silent_output_changes_nothing() -> None:
+    """(What it costs is the benchmark's cpu_percent, measured listening in the room.)"""
     reference = EchoReference(RATE)
     canceller = EchoCanceller(reference, comfort_noise_dbfs=None, quiet_comfort_noise_dbfs=None)
     rng = np.random.default_rng(2)
     pcm = rng.integers(-3000, 3000, 10 * RATE).astype("<i2")
     silence = np.zeros(OUT_BLOCK, dtype=np.float32)
     fed = 0
-    started = time.process_time()
     out = []
     for i in range(0, len(pcm), MIC_BLOCK):
         while fed < (i + MIC_BLOCK) * OUT_RATE / RATE:
             reference.write(silence, 10.0 + fed / OUT_RATE, OUT_RATE)
             fed += OUT_BLOCK
         out.append(canceller.process(pcm[i : i + MIC_BLOCK].tobytes(), 10.0 + i / RATE))
-    cpu = time.process_time() - started
     assert b"".join(out) == pcm.tobytes()
-    assert cpu < 0.3, f"{cpu:.3f} s of CPU for 10 s of audio"
 
 
 def test_the_reference_is_resampled_without_aliasing() -> None:
