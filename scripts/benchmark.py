@@ -10,9 +10,9 @@
 15-20 minutes on two cores. --keep DIR keeps each launch's events.jsonl and stderr.
 
 Offline (the recognizer alone, clips fed as a microphone stream through the echo
-canceller, which with nothing playing adds only its comfort noise floor, -50 dBFS, as in a
-session; before 2026-11-21 the clips went to the recognizer without it, which flattered
-it: real "stop" 59.5 % then):
+canceller, which with nothing playing adds only its quiet comfort noise floor, -70 dBFS,
+as in a session; before 2026-11-21 the clips went to the recognizer without it, which
+flattered it: real "stop" 59.5 % then, about 28 % in the -50 dBFS floor of that time):
 - accuracy: per intent, the share of clips heard as exactly that command. Synthesized
   clips of every intent's two main phrases in five espeak-ng voices (rates 130-190 wpm)
   and in a Piper neural voice (length scales 0.85, 1.0, 1.15), clean and with room or
