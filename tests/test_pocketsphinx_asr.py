@@ -41,16 +41,18 @@ def recognizer() -> PocketsphinxRecognizer:
 
 
 def stream(rec: PocketsphinxRecognizer, pieces: list[tuple[str, ss.Samples]],
-           gap_s: float = 0.0, snr_db: float | None = None,
+           gap_s: float = 0.0, snr_db: float | None = None, floor_dbfs: float | None = None,
            ) -> tuple[list[ss.Placed], list[Heard]]:
     """The pieces in a row, heard as in a session: through the echo canceller, which with
-    nothing playing adds its comfort noise floor. `snr_db`: room noise all along, that far
-    below the pieces' speech (noise starting with each piece would be a sound of its own)."""
+    nothing playing adds its comfort noise floor (`floor_dbfs`: another level, such as
+    the one while the assistant's echo may sound). `snr_db`: room noise all along, that
+    far below the pieces' speech (noise starting with each piece is a sound of its own)."""
     x, placed = ss.concatenate(pieces, gap_s=gap_s)
     if snr_db is not None:
         speech = np.concatenate([piece for _, piece in pieces])
         x = ss.mix(x, ss.room_noise(x.size, seed=len(pieces)), snr_db, reference=speech)
-    canceller = EchoCanceller(EchoReference(ss.RATE))
+    canceller = (EchoCanceller(EchoReference(ss.RATE)) if floor_dbfs is None else
+                 EchoCanceller(EchoReference(ss.RATE), quiet_comfort_noise_dbfs=floor_dbfs))
     heard: list[Heard] = []
     for i, block in enumerate(ss.chunks(x, 0.1)):
         heard.extend(rec.accept(canceller.process(block, i * 0.1)))
@@ -71,7 +73,7 @@ def per_piece(placed: list[ss.Placed], heard: list[Heard]) -> list[list[Heard]]:
 
 def hits_and_wrong(
     rec: PocketsphinxRecognizer, pieces: list[tuple[str, ss.Samples]],
-    snr_db: float | None = None,
+    snr_db: float | None = None, floor_dbfs: float | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     """Stream labelled phrases 1.2 s apart: (labels heard as their intent in a final result,
     labels missed, texts heard as another intent)."""
@@ -81,7 +83,7 @@ def hits_and_wrong(
         found = vocab.intent_for(text)
         return found[0] if found else None
 
-    placed, heard = stream(rec, pieces, gap_s=1.2, snr_db=snr_db)
+    placed, heard = stream(rec, pieces, gap_s=1.2, snr_db=snr_db, floor_dbfs=floor_dbfs)
     found = list(zip(placed, per_piece(placed, heard), strict=True))
     hit = [any(intent(h.text) == intent(p.label) for h in hs if h.final) for p, hs in found]
     wrong = [h.text for p, hs in found for h in hs if intent(h.text) != intent(p.label)]
@@ -354,23 +356,18 @@ def _intent(vocab: Vocabulary, text: str) -> str | None:
 
 LEAD_IN_RECALL_MIN = 0.85
 """Measured 48 of 48 Piper takes of these phrases with the lead-in, 31 of 64 without
-(a commands' first sound went unheard: "pause" -> "wallace", "skip" -> "f")."""
+(a command's first sound went unheard: "pause" -> "wallace", "skip" -> "f")."""
 
 
 def test_a_command_is_heard_from_its_first_sound() -> None:
     """In a session the recognizer always hears a noise floor (the echo canceller's
     comfort noise), and a word may begin at the very frame the endpointer marks as
     speech. The decoder needs a moment of that floor before the word: the lead-in.
-    (Measured: 10 of 10 here; with `lead_in_seconds` 0, 5 of 10.)"""
+    In the louder floor kept while the assistant's echo may sound, measured 10 of 10
+    here; with `lead_in_seconds` 0, 5 of 10 (pause, resume, skip, slower, faster missed)."""
     rec = PocketsphinxRecognizer()
     rec.set_phrases(load_vocabulary().all_phrases())
     speaker = ss.require_speaker(ss.Speaker.piper(1.0))
     pieces = [(p, ss.speak(p, speaker)) for p in PIPER_PHRASES]
-    x, placed = ss.concatenate(pieces, gap_s=1.2)
-    floor = np.random.default_rng(3).normal(0.0, 32768 * 10 ** (-50 / 20), x.size)
-    noisy = np.clip(x + floor, -32768, 32767).astype(np.int16)
-    heard = [h for block in ss.chunks(noisy, 0.1) for h in rec.accept(block)] + rec.flush()
-    vocab = load_vocabulary()
-    hits = sum(any(h.final and vocab.intent_for(h.text) == vocab.intent_for(p.label) for h in hs)
-               for p, hs in zip(placed, per_piece(placed, heard), strict=True))
-    assert hits / len(placed) >= LEAD_IN_RECALL_MIN
+    hits, missed, _ = hits_and_wrong(rec, pieces, floor_dbfs=-50.0)
+    assert len(hits) / len(pieces) >= LEAD_IN_RECALL_MIN, f"missed: {missed}"
