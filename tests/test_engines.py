@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,21 @@ def test_pocketsphinx_chosen_says_whether_vosk_would_be_better(tmp_path: Path) -
     assert not choose_engine(settings, None).better_available
     fake_model(tmp_path / "vosk-model")
     assert choose_engine(settings, None).better_available
+
+
+def test_choosing_an_engine_does_not_load_vosk(tmp_path: Path) -> None:
+    """Importing vosk costs each process 19.5 MB (it brings requests, ssl and tqdm); the
+    program and the pocketsphinx recognizer's process only look for a model folder."""
+    fake_model(tmp_path / "models" / "vosk-a")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from assistant.listening.engines import choose_engine\n"
+        "from assistant.settings import ListenSettings\n"
+        f"found = choose_engine(ListenSettings(search_dirs=(Path({str(tmp_path / 'models')!r}),"
+        " Path('/nonexistent'))), None)\n"
+        "print(found.name, 'vosk' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["vosk", "False"]

@@ -15,21 +15,16 @@ from typing import Any
 import vosk
 
 from assistant.errors import AssistantError, ModelMissing
+from assistant.listening.engines import looks_like_model
 from assistant.ports import Heard
 from assistant.vocabulary import normalize
 
 UNKNOWN = "[unk]"
 FETCH_HINT = "run `massage-assistant download-model` to fetch the small English model"
-MODEL_MARKERS = (Path("am") / "final.mdl", Path("conf") / "model.conf")
-"""Files that tell a vosk model folder from any other folder."""
 
 
 class VoskError(AssistantError):
     """vosk failed on something other than a missing model."""
-
-
-def looks_like_model(path: Path) -> bool:
-    return path.is_dir() and any((path / marker).is_file() for marker in MODEL_MARKERS)
 
 
 def grammar_json(phrases: Sequence[str]) -> str:
