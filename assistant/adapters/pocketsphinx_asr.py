@@ -337,13 +337,15 @@ class PocketsphinxRecognizer:
         likely, so an utterance that starts meanwhile favours the urgent phrases."""
         self._expecting = likely
         open_utterance = self._in_utt and self._utt_frames >= self._MIN_RESTART_FRAMES
-        if likely and open_utterance and self._favours_urgent and self._search != _BARGE_IN_SEARCH:
+        if likely and open_utterance:
             self._restart_with_lookback()
 
     def _restart_with_lookback(self) -> None:
         """An utterance already open (the echo's leftovers started it) would take the
         user's word as one more word in it: end it here and decode its last moments again
-        as the start of a new, command-favouring one."""
+        as the start of a new, command-favouring one. Also when that utterance began at an
+        earlier barge-in: in the room, a false hold opened one, the leftovers kept it
+        going, and the user's "stop" 5 s later was its fifth word (not a command)."""
         replay = self._recent
         self._held.extend(self._finish_utterance())
         self._start_utterance(self._utt_end_s - len(replay) / 2 / self.sample_rate)
