@@ -87,10 +87,13 @@ def make_scene() -> Scene:
 def cancel(
     played: npt.NDArray[np.float32], mic: Floats, suppress: bool = True,
     speaking: list[bool] | None = None, comfort: tuple[float | None, float | None] = (None, None),
+    relearn_at: tuple[float, ...] = (),
 ) -> tuple[Floats, EchoCanceller, float]:
     """Feeds the player's blocks (a little ahead, as a sound card pulls them) and the mic's
     blocks, stamped on one clock; returns the output and the CPU seconds it took.
-    `comfort`: the comfort noise while the echo may sound and once it is gone (dBFS)."""
+    `comfort`: the comfort noise while the echo may sound and once it is gone (dBFS).
+    `relearn_at`: seconds into the microphone at which the listener would call `relearn`
+    (a barge-in that was nothing)."""
     reference = EchoReference(RATE)
     canceller = EchoCanceller(reference, suppress_residual=suppress,
                               comfort_noise_dbfs=comfort[0], quiet_comfort_noise_dbfs=comfort[1])
@@ -101,6 +104,8 @@ def cancel(
         while fed < len(played) and t0 + fed / OUT_RATE < at + MIC_BLOCK / RATE + 0.02:
             reference.write(played[fed : fed + OUT_BLOCK], t0 + fed / OUT_RATE, OUT_RATE)
             fed += OUT_BLOCK
+        if any(j <= t * RATE < j + MIC_BLOCK for t in relearn_at):
+            canceller.relearn()
         started = time.process_time()
         out.append(canceller.process(pcm[j : j + MIC_BLOCK].tobytes(), at))
         cpu += time.process_time() - started
@@ -261,12 +266,43 @@ def test_a_plain_echo_path_is_seeded_once_and_never_taken_for_the_user(scene: Sc
     """A dry room (delay and gain, like the virtual room's null sink): the filter starts
     from the measured path once, cancels well within two seconds, and its leftovers are
     never mistaken for the user talking over it (the line would be held for nothing)."""
-    heard = fft_resample(scene.played.astype(np.float64), OUT_RATE, RATE)
-    echo = np.concatenate([np.zeros(round(DELAY_S * RATE)), heard * ECHO_GAIN])[: len(heard)]
-    echo = echo[: len(echo) // MIC_BLOCK * MIC_BLOCK]
-    mic = echo + scene.noise[: len(echo)]
+    echo, mic = dry_room(scene)
     speaking: list[bool] = []
     out, canceller, _ = cancel(scene.played, mic, suppress=False, speaking=speaking)
     assert canceller.stats.seeds == 1
     assert erle_after(mic, out, echo, scene.user[: len(echo)], 2.0) >= MIN_ERLE_DB
     assert not any(speaking)
+
+
+def dry_room(scene: Scene) -> tuple[Floats, Floats]:
+    """The echo of a room with delay and gain only (like the virtual room), and the mic."""
+    heard = fft_resample(scene.played.astype(np.float64), OUT_RATE, RATE)
+    echo = np.concatenate([np.zeros(round(DELAY_S * RATE)), heard * ECHO_GAIN])[: len(heard)]
+    echo = echo[: len(echo) // MIC_BLOCK * MIC_BLOCK]
+    return echo, echo + scene.noise[: len(echo)]
+
+
+def test_a_hold_for_nothing_leaves_barge_in_listening_within_a_second(scene: Scene) -> None:
+    """After a false hold the listener makes the canceller re-measure the echo. Starting
+    the filter from zero then left barge-in blind for two seconds: in the room, the
+    user's real "stop" 1-2 s after a false hold as a line began went unheard. Once, the
+    filter stays and is trusted again at the next measurement; a third false hold soon
+    after means the filter itself is wrong, and it starts again."""
+    _, mic = dry_room(scene)
+    start, end = scene.user_span
+    mic = mic + scene.user[: len(mic)]
+    before_stop = start / RATE - 0.8
+    speaking: list[bool] = []
+    _, canceller, _ = cancel(scene.played, mic, suppress=False, speaking=speaking,
+                             relearn_at=(before_stop,))
+    in_word = speaking[start // MIC_BLOCK : end // MIC_BLOCK + 1]
+    assert any(in_word), "the stop said 0.8 s after a false hold is noticed"
+    assert canceller.stats.resets == 0
+    assert not any(speaking[: start // MIC_BLOCK]), "nothing before the stop"
+
+    _, canceller, _ = cancel(scene.played, mic, suppress=False,
+                             relearn_at=(before_stop - 3.0, before_stop))
+    assert canceller.stats.resets == 0, "false holds come in pairs (the stop's, the resume's)"
+    _, canceller, _ = cancel(scene.played, mic, suppress=False,
+                             relearn_at=(before_stop - 6.0, before_stop - 3.0, before_stop))
+    assert canceller.stats.resets == 1, "a third false hold within seconds starts over"

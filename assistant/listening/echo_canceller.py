@@ -358,6 +358,7 @@ class EchoCanceller:
         comfort_noise_dbfs: float | None = -50.0,
         quiet_comfort_noise_dbfs: float | None = -70.0,
         comfort_hold_seconds: float = 0.5,
+        relearn_window_seconds: float = 10.0,
     ) -> None:
         """`tail_seconds`: filter length (room reverb plus timing error). `lead_seconds`:
         where the echo's direct path is placed inside the filter, so a timestamp a bit late
@@ -413,6 +414,9 @@ class EchoCanceller:
         self.speech = SpeechOverEcho(barge_in)
         """Whether the user is talking, judged frame by frame from what is left."""
         self._settle_frames = round(self.speech.settings.settle_s * self.rate / frame)
+        self._relearn_window = round(relearn_window_seconds * self.rate / frame)
+        self._relearnt_at: list[int] = []
+        """Frame counts at the recent calls to `relearn`."""
         self._reset_filter()
 
     def _reset_filter(self) -> None:
@@ -430,15 +434,26 @@ class EchoCanceller:
         self._yh = np.zeros(self.n + 1)
 
     def relearn(self) -> None:
-        """Start the filter again and distrust it until the echo's lag is confirmed.
-        The listener calls this when a barge-in turned out to be nothing: most often the
-        filter had gone wrong (after an underrun), and holding the line on its leftovers
-        would repeat every second."""
-        self._reset_filter()
+        """Distrust the filter until the echo's lag is measured again; if this is the
+        third time within `relearn_window_seconds`, also start the filter from zero.
+        The listener calls this when a barge-in turned out to be nothing. Often the echo
+        had moved (an underrun), and holding the line on the leftovers would repeat every
+        second: a new measurement puts the filter back in place, and a filter that is
+        wrong anyway keeps failing and is reset. Resetting it at once left barge-in blind
+        for about two seconds (it must learn again before it is trusted): in the room,
+        a false hold as a line began was followed by the user's real "stop", unheard.
+        Resetting at the second: false holds come in pairs there (on "Stopped." and
+        on the line after "resume"), and the "stop" after them went unheard."""
+        frames = self.stats.frames
+        self._relearnt_at = [t for t in self._relearnt_at if frames - t <= self._relearn_window]
+        self._relearnt_at.append(frames)
+        if len(self._relearnt_at) >= 3:
+            self._relearnt_at.clear()
+            self._reset_filter()
+            self.stats.resets += 1
         self._estimator.restart()
         self._since_estimate = self._estimate_every
         self._unsure = True
-        self.stats.resets += 1
 
     @property
     def user_speaking(self) -> bool:
