@@ -255,10 +255,12 @@ class EchoStats:
     """The last GCC-PHAT estimate: the mic hears the reference this much after its time."""
     lag_confidence: float = 0.0
     resets: int = 0
+    """Times the filter started from zero (it diverged, or held the line for nothing three
+    times in a short while)."""
     seeded_gain: float | None = None
     """The echo path's gain the filter started from (see EchoCanceller._seed)."""
     seeds: int = 0
-    """Times the filter was started from a measured path (once, and after each relearn)."""
+    """Times the filter was started from a measured path (once, and after each reset)."""
     moves: int = 0
     """Times the echo path was found elsewhere and the filter moved along."""
     late_frames: int = 0
@@ -442,8 +444,8 @@ class EchoCanceller:
         wrong anyway keeps failing and is reset. Resetting it at once left barge-in blind
         for about two seconds (it must learn again before it is trusted): in the room,
         a false hold as a line began was followed by the user's real "stop", unheard.
-        Resetting at the second: false holds come in pairs there (on "Stopped." and
-        on the line after "resume"), and the "stop" after them went unheard."""
+        Not at the second either: false holds came in pairs there (on "Stopping." and
+        on the line after "resume"), and a reset then left the "stop" after them unheard."""
         frames = self.stats.frames
         self._relearnt_at = [t for t in self._relearnt_at if frames - t <= self._relearn_window]
         self._relearnt_at.append(frames)
