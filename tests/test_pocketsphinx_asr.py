@@ -78,15 +78,12 @@ def hits_and_wrong(
     """Stream labelled phrases 1.2 s apart: (labels heard as their intent in a final result,
     labels missed, texts heard as another intent)."""
     vocab = load_vocabulary()
-
-    def intent(text: str) -> str | None:
-        found = vocab.intent_for(text)
-        return found[0] if found else None
-
     placed, heard = stream(rec, pieces, gap_s=1.2, snr_db=snr_db, floor_dbfs=floor_dbfs)
     found = list(zip(placed, per_piece(placed, heard), strict=True))
-    hit = [any(intent(h.text) == intent(p.label) for h in hs if h.final) for p, hs in found]
-    wrong = [h.text for p, hs in found for h in hs if intent(h.text) != intent(p.label)]
+    hit = [any(_intent(vocab, h.text) == _intent(vocab, p.label) for h in hs if h.final)
+           for p, hs in found]
+    wrong = [h.text for p, hs in found for h in hs
+             if _intent(vocab, h.text) != _intent(vocab, p.label)]
     return (
         [p.label for p, ok in zip(placed, hit, strict=True) if ok],
         [p.label for p, ok in zip(placed, hit, strict=True) if not ok],
