@@ -306,3 +306,28 @@ def test_a_hold_for_nothing_leaves_barge_in_listening_within_a_second(scene: Sce
     _, canceller, _ = cancel(scene.played, mic, suppress=False,
                              relearn_at=(before_stop - 6.0, before_stop - 3.0, before_stop))
     assert canceller.stats.resets == 1, "a third false hold within seconds starts over"
+
+
+def test_the_users_words_over_a_held_line_do_not_spoil_the_filter(scene: Scene) -> None:
+    """The user's "stop" holds the line 100 ms into the word; the word goes on over the
+    echo's fading tail. Learning then fitted the filter to the user (the reference had
+    gone quiet, so its normalised step was large): in the room its stray taps rose 15 dB,
+    the next line came out near 0 dB over the microphone, and was held for nothing. Now
+    the filter does not learn while the user talks and goes back to before their word."""
+    start, end = scene.user_span
+    played = scene.played.copy()
+    held = int((start / RATE + DELAY_S + 0.1) * OUT_RATE)
+    resumed = held + OUT_RATE
+    played[held:resumed] = 0.0
+    heard = fft_resample(played.astype(np.float64), OUT_RATE, RATE)
+    echo = np.concatenate([np.zeros(round(DELAY_S * RATE)), heard * ECHO_GAIN])[: len(heard)]
+    echo = echo[: len(echo) // MIC_BLOCK * MIC_BLOCK]
+    mic = echo + scene.noise[: len(echo)] + 2.0 * scene.user[: len(echo)]
+    speaking: list[bool] = []
+    out, canceller, _ = cancel(played, mic, suppress=False, speaking=speaking)
+    lo, hi = round(resumed / OUT_RATE * RATE), round((resumed / OUT_RATE + 0.5) * RATE)
+    sounding = np.abs(echo[lo:hi]) > 1e-3
+    erle = db(mic[lo:hi][sounding]) - db(out[lo:hi][sounding])
+    assert erle >= 25.0, f"the line after the hold is cancelled by only {erle:.1f} dB"
+    assert any(speaking[start // MIC_BLOCK : end // MIC_BLOCK + 1]), "the word is noticed"
+    assert canceller.stats.rewinds == 1

@@ -12,15 +12,17 @@ path and subtracts its estimate.
   listener thread folds the blocks in.
 - `EchoCanceller`: a partitioned-block frequency-domain NLMS filter (the MDF design of
   Speex), with Valin's step control: the step follows the estimated residual echo over
-  the error, so it shrinks when the user talks over the assistant and the filter does not
-  learn the user's voice. GCC-PHAT measures the echo's lag (it steps at every output
-  underrun) and the reference is read at that lag; the first good measurement also seeds
-  the filter when a short path explains the echo. A residual echo suppressor can attenuate
-  frames holding nothing but leftover echo; it is off by default, because it also clipped
-  the start of the user's words under the assistant's voice, and comfort noise masks what
-  the linear filter leaves (30-50 dB down in the room). `speech` judges, frame by frame,
-  whether the user is talking (barge-in). With no reference sound the microphone passes
-  through as is.
+  the error, so it shrinks when the user talks over the assistant. Not enough as a held
+  line's echo fades under the user's word: so while the user talks (`speech`), the
+  filter does not learn, and it goes back to where it was before their first words.
+  GCC-PHAT measures the echo's lag (it steps at every output underrun) and the reference
+  is read at that lag; the first good measurement also seeds the filter when a short
+  path explains the echo. A residual echo suppressor can attenuate frames holding
+  nothing but leftover echo; it is off by default, because it also clipped the start of
+  the user's words under the assistant's voice, and comfort noise masks what the linear
+  filter leaves (30-50 dB down in the room). `speech` judges, frame by frame, whether
+  the user is talking (barge-in). With no reference sound the microphone passes through
+  as is.
 
 Pure numpy: no audio library here.
 """
@@ -61,6 +63,15 @@ _SEED_FIT = 10 ** (-15 / 10)
 seeding a reverberant synthetic room lowered its ERLE after 5 s from 22.9 to 19.3 dB."""
 _SEED_HALF_TAPS = 8
 """The seeded filter spans this many taps either side of the measured lag."""
+_SNAPSHOT_EVERY = 10
+"""Learnt frames between the copies of the filter kept for undoing double talk."""
+_CANCELLING_DB = 15.0
+"""A filter that took the echo this far down before the user spoke is worth keeping
+through their words; a worse one (still learning from zero) learns on regardless."""
+_UNFREEZE_S = 0.3
+"""The filter learns again once the user has been quiet this long."""
+_CANCELLING_DECAY = 0.95
+"""Per frame, the running sums of echo in and echo left fade by this (about 0.2 s)."""
 _SHIFT_WINDOW = 16
 """Speaker blocks (about 90 ms) that must all be late before a shift is believed."""
 _GAP_WINDOW = 4
@@ -263,6 +274,8 @@ class EchoStats:
     """Times the filter was started from a measured path (once, and after each reset)."""
     moves: int = 0
     """Times the echo path was found elsewhere and the filter moved along."""
+    rewinds: int = 0
+    """Times the filter went back to before the user started talking (double talk)."""
     late_frames: int = 0
     suppressed_frames: int = 0
     """Frames the residual echo suppressor attenuated by more than 6 dB."""
@@ -361,6 +374,8 @@ class EchoCanceller:
         quiet_comfort_noise_dbfs: float | None = -70.0,
         comfort_hold_seconds: float = 0.5,
         relearn_window_seconds: float = 10.0,
+        double_talk_rewind_seconds: float = 0.3,
+        double_talk_freeze_seconds: float = 1.5,
     ) -> None:
         """`tail_seconds`: filter length (room reverb plus timing error). `lead_seconds`:
         where the echo's direct path is placed inside the filter, so a timestamp a bit late
@@ -419,6 +434,18 @@ class EchoCanceller:
         self._relearn_window = round(relearn_window_seconds * self.rate / frame)
         self._relearnt_at: list[int] = []
         """Frame counts at the recent calls to `relearn`."""
+        self._rewind_frames = round(double_talk_rewind_seconds * self.rate / frame)
+        self._max_frozen = round(double_talk_freeze_seconds * self.rate / frame)
+        self._unfreeze_frames = round(_UNFREEZE_S * self.rate / frame)
+        self._frozen = 0
+        self._freezing = False
+        self._spoke_at = 0
+        """Frame count when the user was last heard talking over the echo."""
+        self._echo_in = 0.0
+        self._echo_left = 0.0
+        self._snapshots: deque[tuple[int, float, npt.NDArray[np.complex128]]] = deque(
+            maxlen=self._rewind_frames // _SNAPSHOT_EVERY + 2
+        )
         self._reset_filter()
 
     def _reset_filter(self) -> None:
@@ -434,6 +461,7 @@ class EchoCanceller:
         self._pyy = 1.0
         self._eh = np.zeros(self.n + 1)
         self._yh = np.zeros(self.n + 1)
+        self._snapshots.clear()
 
     def relearn(self) -> None:
         """Distrust the filter until the echo's lag is measured again; if this is the
@@ -582,7 +610,7 @@ class EchoCanceller:
         # converge in seconds instead of tens of seconds).
         # While unsure (an underrun moved the echo, its new lag not yet confirmed) the
         # reference is misaligned: learning then wrecked a good filter for seconds.
-        if not self._unsure:
+        if not self._unsure and not self._user_talking():
             norms = np.sqrt((self._w.real**2 + self._w.imag**2).sum(axis=1))
             share = norms + 0.1 * norms.max() + 1e-9
             grad = np.conj(self._x) * (e_spec * step)[None, :]
@@ -592,9 +620,18 @@ class EchoCanceller:
             taps[:, n:] = 0.0
             self._w = np.fft.rfft(taps, axis=1)
             self._learnt_frames += 1
+            if self._learnt_frames % _SNAPSHOT_EVERY == 0:
+                cancelled = 10 * math.log10((self._echo_in + 1.0) / (self._echo_left + 1.0))
+                self._snapshots.append((self.stats.frames, cancelled, self._w.copy()))
         settled = self._learnt_frames >= self._settle_frames
         trusted = self._confirmed and not self._unsure and settled
+        was_speaking = self.speech.speaking
         self.speech.frame(see, sdd, n, echo=True, trusted=trusted and see <= 2.0 * sdd)
+        if self.speech.speaking and not was_speaking and not self._freezing:
+            self._rewind()
+        elif not self.speech.speaking:
+            self._echo_in = _CANCELLING_DECAY * self._echo_in + sdd
+            self._echo_left = _CANCELLING_DECAY * self._echo_left + see
         if see > 2.0 * sdd + n * 100.0:
             self._bad_frames += 1
             if self._bad_frames > 50:
@@ -606,6 +643,37 @@ class EchoCanceller:
         if not self.suppress_residual:
             return e.astype(np.float32)
         return self._suppress(e, syy, see)
+
+    def _user_talking(self) -> bool:
+        """Double talk: the user's voice is in the microphone with the echo. Learning then
+        fits the filter to the user: in the room, one spoken "stop" over a line left the
+        filter's stray taps 15 dB up, the next line after "resume" came out of it 0 dB
+        over the microphone, and was held for nothing. Only a filter that was cancelling
+        well is kept (see `_rewind`), until the user has been quiet `_UNFREEZE_S` (the
+        barge-in judgement flickers within a word), and at most
+        `double_talk_freeze_seconds`, so a filter that only looks like the user (it went
+        wrong) is never stuck."""
+        if self.speech.speaking:
+            self._spoke_at = self.stats.frames
+        elif self.stats.frames - self._spoke_at > self._unfreeze_frames:
+            self._freezing = False
+        if not self._freezing:
+            return False
+        self._frozen += 1
+        return self._frozen <= self._max_frozen
+
+    def _rewind(self) -> None:
+        """The user was noticed talking: undo what the filter learnt from their first
+        words (noticed about 70 ms in, after they were learnt from), if it was cancelling
+        the echo well before them. A filter still learning from zero is not held back: its
+        own leftovers look like the user, and freezing it kept it that way."""
+        keep = self.stats.frames - self._rewind_frames
+        older = [(cancelled, w) for at, cancelled, w in self._snapshots if at <= keep]
+        if older and older[-1][0] >= _CANCELLING_DB:
+            self._w = older[-1][1].copy()
+            self._freezing, self._frozen = True, 0
+            self.stats.rewinds += 1
+        self._snapshots.clear()
 
     def _suppress(self, e: Real, syy: float, see: float) -> FloatArray:
         """Residual echo suppression: what the linear filter leaves (20-30 dB down) is
