@@ -1001,6 +1001,10 @@ def _running(e: Event) -> bool:
     return bool(e["type"] == "state" and e["to"] == "running")
 
 
+def _going_on(e: Event) -> bool:
+    return bool(e["type"] == "state" and e["to"] in ("running", "switching"))
+
+
 def _instruction(e: Event) -> bool:
     return bool(e["type"] == "say" and str(e["key"]).startswith("step."))
 
@@ -1015,15 +1019,23 @@ def into_instruction(bench: RoomBench, run: Launch, fresh: bool) -> bool:
     needed, typed (this is setting up a trial, not measuring recognition: a missed
     spoken "repeat" used to end the whole stop phase). `fresh` asks for a new reading
     even if one is going on (after a missed stop the current one may be near its end,
-    and a stop said as it ends would read as 0 ms). False when the session cannot be
-    brought there."""
-    if state_of(run) in ("stopped", "paused"):
-        if not bench.type_until(run, "resume", _running):
+    and a stop said as it ends would read as 0 ms). At the foot switch the session
+    waits for "next" (its line is no instruction): typed too, else the phase ended
+    there. False when the session cannot be brought there."""
+    state = state_of(run)
+    if state in ("stopped", "paused"):
+        if not bench.type_until(run, "resume", _going_on):
+            return False
+        state = state_of(run)
+        if state == "running":
+            bench.wait_talking(run, 5.0)
+            time.sleep(1.0)  # "Carrying on." comes before the instruction
+    elif state == "running" and (fresh or not bench.wait_talking(run, 0.5)):
+        if not bench.type_until(run, "repeat", _instruction):
             return False
         bench.wait_talking(run, 5.0)
-        time.sleep(1.0)  # "Carrying on." comes before the instruction
-    elif fresh or not bench.wait_talking(run, 0.5):
-        if not bench.type_until(run, "repeat", _instruction):
+    if state == "switching":
+        if not bench.type_until(run, "next", _instruction):
             return False
         bench.wait_talking(run, 5.0)
     time.sleep(bench.rng.uniform(1.0, 3.0))
