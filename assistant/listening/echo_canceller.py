@@ -462,6 +462,7 @@ class EchoCanceller:
         self._eh = np.zeros(self.n + 1)
         self._yh = np.zeros(self.n + 1)
         self._snapshots.clear()
+        self._freezing = False
 
     def relearn(self) -> None:
         """Distrust the filter until the echo's lag is measured again; if this is the
