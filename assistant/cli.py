@@ -146,7 +146,8 @@ def routines() -> None:
     "--save-audio",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Keep microphone.wav and heard.wav (what the recognizer got) in this folder.",
+    help="Keep microphone.wav, heard.wav (what the recognizer got) and echo_inputs.bin "
+    "(for scripts/replay_echo.py) in this folder.",
 )
 def start(
     routine_name: str | None,

@@ -6,10 +6,12 @@ recognizer, the real state machine."""
 from __future__ import annotations
 
 import time
+import wave
 from pathlib import Path
 
 import pytest
 
+from assistant.listening.echo_replay import replay
 from assistant.vocabulary import load_vocabulary
 from tests.live_session import LiveSession
 from tests.room import Recorder, Room
@@ -118,6 +120,14 @@ def test_stop_cuts_off_a_long_instruction_and_nothing_resumes_until_asked(
         assert live.accepted() == [("stop", "voice"), ("resume", "voice")]
     finally:
         live.close()
+    # The session's echo canceller replays offline: same input to the recognizer, and
+    # the user noticed where the session noticed them.
+    audio = tmp_path / "audio"
+    again = replay(audio / "echo_inputs.bin")
+    with wave.open(str(audio / "heard.wav")) as heard:
+        assert b"".join(again.cleaned) == heard.readframes(heard.getnframes())
+    for barge_in in live.of_type("barge_in"):
+        assert any(abs(t - barge_in["at"]) < 0.06 for t in again.onsets), barge_in
 
 
 @pytest.mark.parametrize("mode", ["self", "partner"])

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from assistant.listening.echo_canceller import EchoCanceller, EchoReference, StreamResampler
+from assistant.listening.echo_capture import EchoCaptureWriter
 from assistant.listening.recognize_file import commands_from
 from assistant.listening.recognize_file import resample as fft_resample
 from assistant.speech.audio_out import resample
@@ -87,16 +89,19 @@ def make_scene() -> Scene:
 def cancel(
     played: npt.NDArray[np.float32], mic: Floats, suppress: bool = True,
     speaking: list[bool] | None = None, comfort: tuple[float | None, float | None] = (None, None),
-    relearn_at: tuple[float, ...] = (),
+    relearn_at: tuple[float, ...] = (), capture: Path | None = None,
 ) -> tuple[Floats, EchoCanceller, float]:
     """Feeds the player's blocks (a little ahead, as a sound card pulls them) and the mic's
     blocks, stamped on one clock; returns the output and the CPU seconds it took.
     `comfort`: the comfort noise while the echo may sound and once it is gone (dBFS).
     `relearn_at`: seconds into the microphone at which the listener would call `relearn`
-    (a barge-in that was nothing)."""
+    (a barge-in that was nothing). `capture`: keep the canceller's inputs there."""
     reference = EchoReference(RATE)
     canceller = EchoCanceller(reference, suppress_residual=suppress,
                               comfort_noise_dbfs=comfort[0], quiet_comfort_noise_dbfs=comfort[1])
+    writer = EchoCaptureWriter(capture, canceller.capture_header()) if capture else None
+    if writer is not None:
+        canceller.record_to(writer)
     pcm = np.clip(np.round(mic * 32768), -32768, 32767).astype("<i2")
     t0, fed, out, cpu = 500.0, 0, [], 0.0
     for j in range(0, len(pcm), MIC_BLOCK):
@@ -111,6 +116,8 @@ def cancel(
         cpu += time.process_time() - started
         if speaking is not None:
             speaking.append(canceller.user_speaking)
+    if writer is not None:
+        writer.close()
     cleaned = np.frombuffer(b"".join(out), dtype="<i2").astype(np.float64) / 32768
     return cleaned, canceller, cpu
 

@@ -31,15 +31,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from assistant.listening.barge_in import BargeInSettings, SpeechOverEcho
+from assistant.listening.echo_capture import CaptureHeader, EchoCaptureWriter
 
 FloatArray = npt.NDArray[np.float32]
 Real = npt.NDArray[np.float64]
+Tap = Callable[[FloatArray, float, int], None]
 
 _INT16 = 32768.0
 _RES_OVER = 4.0
@@ -195,10 +198,13 @@ class EchoReference:
         hears the echo jump (the shift itself is placed once the block times show it)."""
         self.underflows += 1
 
-    def drain(self) -> None:
-        """Fold queued blocks into the ring; called from the consuming thread."""
+    def drain(self, seen: Tap | None = None) -> None:
+        """Fold queued blocks into the ring; called from the consuming thread. `seen` gets
+        each block as it is folded in (a capture for replay)."""
         while self._pending:
             block, at, rate = self._pending.popleft()
+            if seen is not None:
+                seen(block, at, rate)
             if self._resampler is None or rate != self._in_rate:
                 self._new_stretch(at, rate, None)
             elif (jump := self._clock.update(at - self._expected)) is not None:
@@ -446,7 +452,18 @@ class EchoCanceller:
         self._snapshots: deque[tuple[int, float, npt.NDArray[np.complex128]]] = deque(
             maxlen=self._rewind_frames // _SNAPSHOT_EVERY + 2
         )
+        self._capture: EchoCaptureWriter | None = None
+        self._underflows = 0
+        """The output underruns counted when the block being processed came in."""
         self._reset_filter()
+
+    def capture_header(self) -> CaptureHeader:
+        """What a replay needs to build this canceller again."""
+        return CaptureHeader(self.rate, self.parts * self.n / self.rate, self.n)
+
+    def record_to(self, capture: EchoCaptureWriter) -> None:
+        """Keep every input from now on (see `echo_capture`); listener thread only."""
+        self._capture = capture
 
     def _reset_filter(self) -> None:
         self._w[:] = 0
@@ -475,6 +492,8 @@ class EchoCanceller:
         a false hold as a line began was followed by the user's real "stop", unheard.
         Not at the second either: false holds came in pairs there (on "Stopping." and
         on the line after "resume"), and a reset then left the "stop" after them unheard."""
+        if self._capture is not None:
+            self._capture.relearn()
         frames = self.stats.frames
         self._relearnt_at = [t for t in self._relearnt_at if frames - t <= self._relearn_window]
         self._relearnt_at.append(frames)
@@ -503,7 +522,11 @@ class EchoCanceller:
 
     def process(self, pcm: bytes, at: float) -> bytes:
         """The block with the echo removed, same length; `at` is its first sample's time."""
-        self.reference.drain()
+        capture = self._capture
+        self.reference.drain(capture.speaker if capture is not None else None)
+        self._underflows = self.reference.underflows  # once per block: a replay sees it
+        if capture is not None:
+            capture.microphone(pcm, at, self._underflows)
         mic = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         self._follow_mic_clock(at)
         self._in = np.concatenate([self._in, mic])
@@ -541,7 +564,7 @@ class EchoCanceller:
             return self._alone(d)
         at = first + self._offset
         self._estimator.add(d / _INT16, at + n)
-        glitches = self.reference.glitches + self.reference.underflows
+        glitches = self.reference.glitches + self._underflows
         if glitches != self._glitches:
             self._glitches = glitches
             self._estimator.restart()

@@ -1,8 +1,10 @@
-"""Keep what the microphone caught and what the recognizer heard, as WAV files.
+"""Keep what the microphone caught and what the recognizer heard, as WAV files, and
+the echo canceller's inputs.
 
-Why: when a command is missed or the assistant obeys itself, these two files show why
-(`massage-assistant recognize heard.wav` replays the recognizer's side). The gaps
-between blocks are not filled: the files are the streams as processed, back to back.
+Why: when a command is missed or the assistant obeys itself, these files show why
+(`massage-assistant recognize heard.wav` replays the recognizer's side,
+`scripts/replay_echo.py echo_inputs.bin` the canceller's). The gaps between blocks are
+not filled: the WAV files are the streams as processed, back to back.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import wave
 from pathlib import Path
 
 from assistant.errors import AssistantError
+from assistant.listening.echo_capture import CaptureHeader, EchoCaptureWriter
 
 
 class InputRecording:
@@ -27,6 +30,13 @@ class InputRecording:
             f.setnchannels(1)
             f.setsampwidth(2)
             f.setframerate(sample_rate)
+        self._folder = folder
+        self._echo: EchoCaptureWriter | None = None
+
+    def echo_inputs(self, header: CaptureHeader) -> EchoCaptureWriter:
+        """A capture of the echo canceller's inputs beside the WAV files."""
+        self._echo = EchoCaptureWriter(self._folder / "echo_inputs.bin", header)
+        return self._echo
 
     def add(self, microphone: bytes, heard: bytes) -> None:
         self._files[0].writeframes(microphone)
@@ -35,3 +45,5 @@ class InputRecording:
     def close(self) -> None:
         for f in self._files:
             f.close()
+        if self._echo is not None:
+            self._echo.close()

@@ -68,6 +68,8 @@ class Listener:
         self._priority = vocabulary.priority_intents()
         self.barge_in = barge_in if echo is not None else None
         self.recording = recording
+        if recording is not None and echo is not None:
+            echo.record_to(recording.echo_inputs(echo.capture_header()))
         self._timing: BargeInSettings = echo.speech.settings if echo else BargeInSettings()
         self._held_at: float | None = None
         self._quiet_from: float | None = None
