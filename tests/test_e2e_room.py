@@ -26,8 +26,11 @@ def _need_espeak() -> None:
 def say_until_acted(live: LiveSession, rec: Recorder, phrase: str, intent: str) -> int:
     """Say `phrase` (over the assistant for stop and pause, else once it is quiet) until
     a command with `intent` is acted on; the index of that event. As people do, the
-    simulated user says it a second time when nothing happened; a second miss fails."""
-    for attempt in (1, 2):
+    simulated user says it again when nothing happened; a third miss fails. (Twice is
+    not enough with pocketsphinx: in a CI-like run the Piper voice's "skip", said
+    clean into a quiet room, was decoded "the pep" and then "step", replayed from that
+    run's recording; the benchmark measures how often each command is heard.)"""
+    for attempt in (1, 2, 3):
         if phrase not in ("pause", "stop"):
             time.sleep(1.0)  # the answer to the last command starts, as a user would hear
             live.wait_quiet(rec)
@@ -37,7 +40,7 @@ def say_until_acted(live: LiveSession, rec: Recorder, phrase: str, intent: str) 
             live.wait_for(lambda e: e["type"] == "command" and e["intent"] == intent, 10,
                           after=mark)
         except AssertionError:
-            if attempt == 2:
+            if attempt == 3:
                 raise
             continue
         return next(i for i, e in enumerate(live.events()) if i >= mark

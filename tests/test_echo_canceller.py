@@ -281,9 +281,12 @@ def test_a_plain_echo_path_is_seeded_once_and_never_taken_for_the_user(scene: Sc
     assert not any(speaking)
 
 
-def dry_room(scene: Scene) -> tuple[Floats, Floats]:
-    """The echo of a room with delay and gain only (like the virtual room), and the mic."""
-    heard = fft_resample(scene.played.astype(np.float64), OUT_RATE, RATE)
+def dry_room(scene: Scene, played: npt.NDArray[np.float32] | None = None,
+             ) -> tuple[Floats, Floats]:
+    """The echo of a room with delay and gain only (like the virtual room), and the mic;
+    of the scene's line, or of `played` instead."""
+    out = scene.played if played is None else played
+    heard = fft_resample(out.astype(np.float64), OUT_RATE, RATE)
     echo = np.concatenate([np.zeros(round(DELAY_S * RATE)), heard * ECHO_GAIN])[: len(heard)]
     echo = echo[: len(echo) // MIC_BLOCK * MIC_BLOCK]
     return echo, echo + scene.noise[: len(echo)]
@@ -326,10 +329,8 @@ def test_the_users_words_over_a_held_line_do_not_spoil_the_filter(scene: Scene) 
     held = int((start / RATE + DELAY_S + 0.1) * OUT_RATE)
     resumed = held + OUT_RATE
     played[held:resumed] = 0.0
-    heard = fft_resample(played.astype(np.float64), OUT_RATE, RATE)
-    echo = np.concatenate([np.zeros(round(DELAY_S * RATE)), heard * ECHO_GAIN])[: len(heard)]
-    echo = echo[: len(echo) // MIC_BLOCK * MIC_BLOCK]
-    mic = echo + scene.noise[: len(echo)] + 2.0 * scene.user[: len(echo)]
+    echo, mic = dry_room(scene, played)
+    mic = mic + 2.0 * scene.user[: len(echo)]
     speaking: list[bool] = []
     out, canceller, _ = cancel(played, mic, suppress=False, speaking=speaking)
     lo, hi = round(resumed / OUT_RATE * RATE), round((resumed / OUT_RATE + 0.5) * RATE)
