@@ -58,3 +58,12 @@ def test_a_file_that_is_not_a_capture_is_named(tmp_path: Path) -> None:
     wrong.write_bytes(b"RIFF" + bytes(40))
     with pytest.raises(AssistantError, match=r"heard\.wav is not an echo canceller capture"):
         read_capture(wrong)
+
+
+def test_a_damaged_record_is_named_not_skipped(scene: Scene, tmp_path: Path) -> None:
+    _, _, path = captured(scene, tmp_path)
+    data = bytearray(path.read_bytes())
+    data[8 + 16] = ord("X")  # the first record's kind, after the magic and the header
+    path.write_bytes(bytes(data))
+    with pytest.raises(AssistantError, match=r"echo_inputs\.bin: no record of kind b'X'"):
+        replay(path)

@@ -32,8 +32,8 @@ from assistant.errors import AssistantError
 _MAGIC = b"ECHOIN1\n"
 _HEADER = struct.Struct("<Idi")
 """Microphone rate, filter tail seconds, frame samples."""
-_SPEAKER = struct.Struct("<dII")
-_MICROPHONE = struct.Struct("<dII")
+_BLOCK = struct.Struct("<dII")
+"""A block's time, a count (the speaker's rate, or the underruns so far), its length."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,12 @@ class EchoCaptureWriter:
     def speaker(self, samples: npt.NDArray[np.float32], dac_time: float, rate: int) -> None:
         if self._file is not None:
             data = np.ascontiguousarray(samples, dtype="<f4").tobytes()
-            self._file.write(b"S" + _SPEAKER.pack(dac_time, rate, len(samples)) + data)
+            self._file.write(b"S" + _BLOCK.pack(dac_time, rate, len(samples)) + data)
 
     def microphone(self, pcm: bytes, at: float, underflows: int) -> None:
         """Flushed at once (20 times a second): the program may end without closing it."""
         if self._file is not None:
-            self._file.write(b"M" + _MICROPHONE.pack(at, underflows, len(pcm)) + pcm)
+            self._file.write(b"M" + _BLOCK.pack(at, underflows, len(pcm)) + pcm)
             self._file.flush()
 
     def relearn(self) -> None:
@@ -99,7 +99,7 @@ class EchoCaptureWriter:
 
 def read_capture(path: Path) -> tuple[CaptureHeader, Iterator[Record]]:
     """The header, and the records in order; raises AssistantError naming the file when it
-    is not a capture."""
+    is not a capture, or (while reading) holds a record of no known kind."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -108,20 +108,22 @@ def read_capture(path: Path) -> tuple[CaptureHeader, Iterator[Record]]:
     if not data.startswith(_MAGIC) or len(data) < start:
         raise AssistantError(f"{path} is not an echo canceller capture (saved by --save-audio)")
     rate, tail, frame = _HEADER.unpack_from(data, len(_MAGIC))
-    return CaptureHeader(rate, tail, frame), _records(data, start)
+    return CaptureHeader(rate, tail, frame), _records(path, data, start)
 
 
-def _records(data: bytes, pos: int) -> Iterator[Record]:
+def _records(path: Path, data: bytes, pos: int) -> Iterator[Record]:
     view = memoryview(data)
     while pos < len(data):
         kind, pos = data[pos : pos + 1], pos + 1
         if kind == b"L":
             yield Relearn()
             continue
-        if kind not in (b"S", b"M") or pos + _SPEAKER.size > len(data):
-            return
-        a, b, n = _SPEAKER.unpack_from(data, pos)
-        pos += _SPEAKER.size
+        if kind not in (b"S", b"M"):
+            raise AssistantError(f"{path}: no record of kind {kind!r} at byte {pos - 1}")
+        if pos + _BLOCK.size > len(data):
+            return  # cut short
+        a, b, n = _BLOCK.unpack_from(data, pos)
+        pos += _BLOCK.size
         size = 4 * n if kind == b"S" else n
         if pos + size > len(data):
             return  # cut short
