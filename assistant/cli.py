@@ -26,6 +26,7 @@ from assistant.settings import (
 MODEL_ENV = "MASSAGE_ASSISTANT_MODEL"
 HOME_ENV = "MASSAGE_ASSISTANT_HOME"
 PROJECT_MODELS = Path(__file__).resolve().parents[1] / "models"
+STOP_MODEL = PROJECT_MODELS / "microwakeword-stop" / "stop.json"
 T = TypeVar("T")
 
 
@@ -62,6 +63,10 @@ OUTPUT_OPTION = click.option(
 SAVE_DEVICES_OPTION = click.option(
     "--save-devices", is_flag=True, help="Remember --input/--output in the config file."
 )
+
+
+def _stderr_line(text: str) -> None:
+    click.echo(text, err=True)
 
 
 def _fail(exc: AssistantError) -> None:
@@ -242,12 +247,14 @@ def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
 
     from assistant.listening.engines import open_recognizer
     from assistant.listening.recognize_file import recognize_file
+    from assistant.listening.engines import stop_spotter_or_notice
     from assistant.vocabulary import load_vocabulary
 
     try:
         listen = _listen_settings(engine, model_path, _config())
         recognizer = open_recognizer(listen, _env_model())
-        for found in recognize_file(wav, recognizer, load_vocabulary()):
+        spotter = stop_spotter_or_notice(listen, _stderr_line)
+        for found in recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter):
             click.echo(json.dumps(found))
     except AssistantError as exc:
         _fail(exc)
@@ -319,6 +326,7 @@ def _listen_settings(
         model_path=model,
         input_device=_device(input_device, config.input_device),
         search_dirs=(PROJECT_MODELS,),
+        stop_model=STOP_MODEL,
         barge_in=config.barge_in if config.barge_in is not None else True,
     )
 

@@ -22,6 +22,14 @@ class Heard:
     start_s: float
     end_s: float
     confidence: float | None = None
+    words: tuple[str, ...] | None = None
+    """Set only on an utterance report (text "", final), which follows the utterance's
+    commands once it closes: every word decoded in it, commands as their phrases. The
+    stop spotter's second opinion reads it; nothing else acts on it."""
+
+    @property
+    def is_utterance(self) -> bool:
+        return self.words is not None
 
 
 class Recognizer(Protocol):
@@ -38,6 +46,11 @@ class Recognizer(Protocol):
 
     def flush(self) -> list[Heard]:
         """End of stream: return what is still pending as final."""
+
+    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
+        """The words in this stretch alone (commands as their phrases), for the stop
+        spotter's second opinion; None when it cannot now (an utterance is open: its
+        report will come instead)."""
 
     def expect_command(self, likely: bool) -> None:
         """The user is (or is no longer) talking over the assistant, so what they say

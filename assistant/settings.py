@@ -86,6 +86,9 @@ class ListenSettings:
     """Echo canceller filter length: room reverb plus timestamp error."""
     barge_in: bool = True
     """Hold the assistant's line the moment the user talks over it (needs echo_cancel)."""
+    stop_model: Path | None = None
+    """The streaming "stop" spotter's model settings (its .json, the .tflite beside it);
+    None listens with the recognizer alone."""
     save_audio_dir: Path | None = None
     """Keep microphone.wav and heard.wav (what the recognizer got) here, for debugging."""
 

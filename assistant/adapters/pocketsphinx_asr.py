@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 import pocketsphinx
 
 from assistant.errors import AssistantError, DataFileError, ModelMissing
+from assistant.listening.endpointer import EndpointerSettings, SpeechProbability, VadEndpointer
 from assistant.ports import Heard
 from assistant.vocabulary import load_vocabulary, normalize
 
@@ -68,6 +69,11 @@ class PocketsphinxTuning:
     vad_ratio: float
     vad_mode: int
     lead_in_seconds: float
+    vad_start_ratio: float = 0.5
+    """With the neural speech detector: the share of the window that must be speech to
+    start an utterance (`vad_ratio` is the share that must not be, to end one)."""
+    vad_threshold: float = 0.5
+    """The neural detector's probability from which a frame counts as speech."""
     """Audio from before the endpointer's speech start decoded with each utterance: the
     decoder needs a few frames before the first sound to hear it."""
     cmn_initial: tuple[float, ...] = ()
@@ -105,6 +111,8 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
             vad_ratio=float(vad["ratio"]),
             vad_mode=int(vad["mode"]),
             lead_in_seconds=float(vad["lead_in_seconds"]),
+            vad_start_ratio=float(vad.get("start_ratio", 0.5)),
+            vad_threshold=float(vad.get("threshold", 0.5)),
             cmn_initial=tuple(float(v) for v in raw.get("cmn", {}).get("initial", ())),
             decoder=dict(raw.get("decoder", {})),
         )
@@ -145,6 +153,7 @@ class PocketsphinxRecognizer:
         known_phrases: Iterable[str] | None = None,
         model_dir: Path | None = None,
         urgent_phrases: Iterable[str] | None = None,
+        speech_detector: Callable[[], SpeechProbability] | None = None,
     ) -> None:
         """Builds the language model once with every phrase it may be asked for.
 
@@ -152,7 +161,10 @@ class PocketsphinxRecognizer:
         passed to `set_phrases` later still works, at the cost of a rebuild.
         `urgent_phrases` (default: the phrases of the tuning's `barge_in_intents`) are the ones
         favoured while the user talks over the assistant (`expect_command`).
+        `speech_detector` makes a neural speech detector for the endpointer (one per
+        stream); without it, pocketsphinx's own energy-based one cuts utterances.
         """
+        self._speech_detector = speech_detector
         self.tuning = tuning or load_tuning()
         base = Path(model_dir) if model_dir else Path(pocketsphinx.get_model_path())
         self._hmm = base / "en-us" / "en-us"
@@ -238,6 +250,15 @@ class PocketsphinxRecognizer:
             raise PocketsphinxError(f"pocketsphinx {what}: {exc}") from exc
 
     def _new_endpointer(self) -> Any:
+        if self._speech_detector is not None:
+            tuning = self.tuning
+            settings = EndpointerSettings(
+                window_seconds=tuning.vad_window_seconds,
+                start_ratio=tuning.vad_start_ratio,
+                end_ratio=tuning.vad_ratio,
+                threshold=tuning.vad_threshold,
+            )
+            return VadEndpointer(self._speech_detector(), settings, self.sample_rate)
         return self._engine(
             lambda: pocketsphinx.Endpointer(
                 window=self.tuning.vad_window_seconds,
@@ -350,6 +371,24 @@ class PocketsphinxRecognizer:
         self._held.extend(self._finish_utterance())
         self._start_utterance(self._utt_end_s - len(replay) / 2 / self.sample_rate)
         self._decode(replay)
+
+    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
+        """Decode this stretch on its own, between utterances, with the channel estimate
+        put back afterwards (the stretch may be only noise)."""
+        if self._in_utt or not pcm:
+            return None
+        search = self._search
+        if search != _SEARCH:
+            self._engine(lambda: self._decoder.activate_search(_SEARCH), "could not switch search")
+        mean = self.cepstral_mean()
+        self._engine(self._decoder.start_utt, "could not start an utterance")
+        self._engine(lambda: self._decoder.process_raw(pcm, full_utt=True), "failed on audio")
+        self._engine(self._decoder.end_utt, "could not finish an utterance")
+        words = tuple(self._tokens.get(w, w) for w, _, _ in self._words(self._segments()))
+        self._set_cmn(mean)
+        if search != _SEARCH:
+            self._engine(lambda: self._decoder.activate_search(search), "could not switch search")
+        return words
 
     def set_phrases(self, phrases: Sequence[str]) -> None:
         """Report only these phrases; the others stay in the model as competitors."""
@@ -549,5 +588,7 @@ class PocketsphinxRecognizer:
         self._utt_end_s = self._utt_start_s + self._utt_frames / self._FRAMES_PER_SECOND
         segments = self._segments()
         self._update_cmn(segments)
-        return [self._heard(seg, final=True)
-                for seg in self._isolated_commands(segments, closed=True)]
+        commands = [self._heard(seg, final=True)
+                    for seg in self._isolated_commands(segments, closed=True)]
+        words = tuple(self._tokens.get(w, w) for w, _, _ in self._words(segments))
+        return [*commands, Heard("", True, self._utt_start_s, self._utt_end_s, words=words)]

@@ -159,6 +159,15 @@ class VoskRecognizer:
     def _final(self, result: dict[str, Any]) -> list[Heard]:
         self._running = False
         heard = self._heard(self._words(result, "result", "text"), final=True)
+        said = [str(w.get("word", "")) for w in result.get("result") or []]
+        said = said or str(result.get("text", "")).split()
+        if said:  # vosk also ends "utterances" of silence; those say nothing
+            heard.append(Heard("", True, self._utt_start_samples / self.sample_rate, self._now(),
+                               words=tuple(said)))
         self._reported = set()
         self._utt_start_samples = self._samples
         return heard
+
+    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
+        """Not offered: vosk's utterance reports give the second opinion instead."""
+        return None

@@ -10,11 +10,14 @@ folder holds a model, the program's and the recognizer's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from assistant.dialog import load_dialog
 from assistant.errors import ModelMissing
+from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Recognizer
 from assistant.settings import ListenSettings
 
@@ -85,6 +88,29 @@ def open_recognizer(settings: ListenSettings, env_model: Path | None) -> Recogni
         from assistant.adapters.vosk_asr import VoskRecognizer
 
         return VoskRecognizer(choice.model_path)
+    from assistant.adapters.micro_vad import open_speech_detector, speech_detector_available
     from assistant.adapters.pocketsphinx_asr import PocketsphinxRecognizer
 
-    return PocketsphinxRecognizer()
+    detector = open_speech_detector if speech_detector_available() else None
+    return PocketsphinxRecognizer(speech_detector=detector)
+
+
+def open_stop_spotter(settings: ListenSettings) -> StopSpotter | None:
+    """The streaming "stop" spotter, or None when it is turned off; ModelMissing when its
+    model or runtime is not there (the caller says so and listens without it)."""
+    if settings.stop_model is None:
+        return None
+    from assistant.adapters.micro_wakeword import StopModel
+
+    return StopSpotter(StopModel(settings.stop_model).outputs, sample_rate=settings.sample_rate_hertz)
+
+
+def stop_spotter_or_notice(settings: ListenSettings, notice: Callable[[str], None],
+                           ) -> StopSpotter | None:
+    """The stop spotter; without its model or runtime, one line through `notice`, and
+    listening goes on with the recognizer alone."""
+    try:
+        return open_stop_spotter(settings)
+    except ModelMissing as exc:
+        notice(load_dialog().line("notice.no_stop_spotter", reason=str(exc).rstrip(".")))
+        return None

@@ -14,6 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from assistant.errors import AssistantError
+from assistant.listening.hearing import Hearing
+from assistant.listening.spotter import CommandSpotter
+from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Heard, Recognizer
 from assistant.vocabulary import Vocabulary
 
@@ -93,16 +96,24 @@ def recognize_file(
     recognizer: Recognizer,
     vocabulary: Vocabulary,
     chunk_seconds: float = 0.1,
+    stop_spotter: StopSpotter | None = None,
 ) -> list[dict[str, object]]:
-    """Every command heard in the file, once per utterance, in order, timed in seconds."""
+    """Every command a session would act on in the file, in order, timed in seconds:
+    the recognizer's, and with `stop_spotter` every spotted "stop" its second opinion
+    let through (`by` says which)."""
     samples = read_wav(path, recognizer.sample_rate)
     recognizer.set_phrases(vocabulary.all_phrases())
+    hearing = Hearing(recognizer, CommandSpotter(vocabulary, None), vocabulary, stop_spotter)
     chunk = max(1, round(chunk_seconds * recognizer.sample_rate))
-    heard: list[Heard] = []
+    events = []
     for start in range(0, samples.size, chunk):
-        heard.extend(recognizer.accept(samples[start : start + chunk].tobytes()))
-    heard.extend(recognizer.flush())
-    return commands_from(heard, vocabulary)
+        events += hearing.feed(samples[start : start + chunk].tobytes(), 0.0)
+    events += hearing.flush(0.0)
+    return [
+        {"intent": e.command.intent, "phrase": e.command.phrase,
+         "start": round(e.start_s, 2), "end": round(e.end_s, 2), "by": e.reason}
+        for e in events if e.kind == "acted" and e.command is not None
+    ]
 
 
 def commands_from(heard: list[Heard], vocabulary: Vocabulary) -> list[dict[str, object]]:

@@ -60,6 +60,8 @@ def _serve(conn: Connection, settings: ListenSettings, env_model: Path | None) -
             elif request == "phrases":
                 recognizer.set_phrases(arg)
                 answer = None
+            elif request == "transcribe":
+                answer = recognizer.transcribe(arg)
             elif request == "expect":
                 recognizer.expect_command(arg)
                 answer = None
@@ -116,6 +118,10 @@ class RecognizerProcess:
     def flush(self) -> list[Heard]:
         heard: list[Heard] = self._call("flush")
         return heard
+
+    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
+        words: tuple[str, ...] | None = self._call("transcribe", pcm)
+        return words
 
     def expect_command(self, likely: bool) -> None:
         self._call("expect", likely)

@@ -106,6 +106,18 @@ class CommandSpotter:
 
     def consider(self, heard: Heard, stream_start: float) -> Decision:
         """`stream_start` is the monotonic time of the stream's first sample."""
+        decision = self.judge(heard, stream_start)
+        if decision.command is not None:
+            self.acted(heard, stream_start)
+        return decision
+
+    def acted(self, heard: Heard, stream_start: float) -> None:
+        """This stretch has acted: nothing heard in it acts again."""
+        self._acted = [*self._acted[-20:],
+                       (stream_start + heard.start_s, stream_start + heard.end_s)]
+
+    def judge(self, heard: Heard, stream_start: float) -> Decision:
+        """What `consider` would decide, without counting it as acted."""
         match = self.vocabulary.intent_for(heard.text)
         if match is None or normalize(heard.text) != match[1]:
             return Decision(None, "unknown")
@@ -128,7 +140,6 @@ class CommandSpotter:
         said = self._said_forms(intent, phrase)
         if any(self._is_own_words(line, form, start, end) for line in talking for form in said):
             return Decision(None, "own_voice")
-        self._acted = [*self._acted[-20:], (start, end)]
         return Decision(Command(intent, phrase, "voice"), "accepted")
 
     def _said_forms(self, intent: str, phrase: str) -> list[str]:
