@@ -108,7 +108,7 @@ def _open_listener(
 
     `level` also gets every block, for the screen's meter (it only keeps a reference)."""
     from assistant.adapters.sounddevice_io import MicrophoneStream
-    from assistant.listening.engines import describe_engine
+    from assistant.listening.engines import describe_engine, stop_spotter_or_notice
     from assistant.listening.recognizer_process import RecognizerProcess
 
     recognizer = RecognizerProcess(listen, options.env_model)
@@ -124,6 +124,7 @@ def _open_listener(
         barge_in=_holdable(listen, playback),
         recording=(InputRecording(listen.save_audio_dir, recognizer.sample_rate)
                    if listen.save_audio_dir else None),
+        stop_spotter=stop_spotter_or_notice(listen, _notice),
     )
     feed = listener.feed
     if level is not None:

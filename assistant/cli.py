@@ -245,9 +245,8 @@ def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
     """Treat WAV as one microphone stream; print a JSON line per command heard."""
     import json
 
-    from assistant.listening.engines import open_recognizer
+    from assistant.listening.engines import open_recognizer, stop_spotter_or_notice
     from assistant.listening.recognize_file import recognize_file
-    from assistant.listening.engines import stop_spotter_or_notice
     from assistant.vocabulary import load_vocabulary
 
     try:

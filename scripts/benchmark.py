@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/benchmark.py [--engine auto|pocketsphinx|vosk] [--model PATH]
                                           [--quick] [--json FILE] [--trials N] [--seed N]
-                                          [--keep DIR] [--offline-only]
+                                          [--keep DIR] [--offline-only] [--streams-only]
                                           [--user-voice SPEC]
 
 --quick (a smoke test, about 2 minutes) uses small subsets; the full run takes about
@@ -40,6 +40,18 @@ flattered it: real "stop" 59.5 % then, about 28 % in the -50 dBFS floor of that 
   two halves in parallel, listening as for false accepts. The routines' lines contain
   command words ("stop right away", "less pressure"): a sentence is not a command, so
   those count too.
+
+Continuous streams (scripts/stream_metrics.py, after the offline clips; --streams-only
+runs it alone): each word folder of ../shared's clips laid end to end as one microphone
+signal (../shared/audio/make_stream.py, clips 1.2 s apart) and heard by the session's own
+path (`recognize_file`: recognizer, streaming stop spotter, its second opinion), quiet
+(-60 dBFS hiss) and with the _silence_ recordings as a noise bed at -45 and -35 dBFS.
+Per condition and word: `acted` (stop/yes/no heard as themselves), `wrong` (any other
+command), `to_stop` (a non-stop word acted on as "stop"); which path acted on the stops;
+and commands per minute in LibriVox read speech. JSON: `streams`; rows `stream_*` and
+`speech_false_per_min` in the table. Quick: the quiet condition and the words stop, yes,
+no, go, down, _unknown_, each stream cut after its first 30 clips. Skipped, with the
+reason printed, without ../shared (or, for the speech figure, without LibriVox).
 
 Live (the real program, `python -m assistant start`, in a private PulseAudio room; a
 simulated user speaks into the same room; everything is timed on the room's recording):
@@ -123,8 +135,11 @@ import numpy as np
 import numpy.typing as npt
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "scripts"):  # the project, and stream_metrics beside this file
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from stream_metrics import StreamReport, run_streams, table_rows  # noqa: E402
 
 from assistant.listening.echo_canceller import EchoCanceller, EchoReference  # noqa: E402
 from assistant.listening.recognize_file import commands_from, read_wav, resample  # noqa: E402
@@ -1465,6 +1480,36 @@ def live_phases(bench: RoomBench, notes: list[str]) -> list[Metric]:
     return out
 
 
+# ----- continuous streams ----------------------------------------------------------------
+
+
+def stream_phase(args: argparse.Namespace, notes: list[str]) -> StreamReport | None:
+    """scripts/stream_metrics.py's streams; what it skipped goes to the notes (and is
+    printed now). A failure is noted and the other phases go on."""
+    t0 = time.monotonic()
+    try:
+        report = run_streams(args.engine, args.model, args.quick,
+                             workers=max(1, min(2, os.cpu_count() or 1)))
+    except Exception as exc:
+        if _INTERRUPTED:
+            raise
+        notes.append(f"the stream phase failed: {type(exc).__name__}: {exc}")
+        print(f"  the stream phase failed: {exc}", flush=True)
+        return None
+    for note in report.notes:
+        print(f"  {note}", flush=True)
+        notes.append(f"streams: {note}")
+    print(f"  streams in {time.monotonic() - t0:.0f} s", flush=True)
+    return report
+
+
+def stream_table(report: StreamReport | None) -> list[Metric]:
+    """The stream phase's rows as table rows (not in the JSON's `metrics`: its `streams`)."""
+    if report is None:
+        return []
+    return [Metric(r.name, r.value, r.unit, r.target, r.n, r.note) for r in table_rows(report)]
+
+
 # ----- putting it together ---------------------------------------------------------------
 
 METRIC_ORDER = (
@@ -1477,12 +1522,21 @@ METRIC_ORDER = (
 )
 
 
-def print_table(metrics: list[Metric]) -> None:
+def print_table(metrics: list[Metric], streams: Sequence[Metric] = ()) -> None:
+    """The metrics, then the continuous-stream rows, then accuracy per intent."""
     print(f"\n{'metric':<28} {'value':>10} {'target':>10}  result   n  note")
-    for m in metrics:
+
+    def line(m: Metric) -> None:
         verdict = {True: "pass", False: "FAIL", None: "-"}[m.passed]
         print(f"{m.name:<28} {_fmt(m.value, m.unit):>10} {m.target_text():>10}  {verdict:<6} "
               f"{m.n:>4}  {m.note}")
+
+    for m in metrics:
+        line(m)
+    if streams:
+        print("continuous streams (scripts/stream_metrics.py):")
+        for m in streams:
+            line(m)
     accuracy = next((m for m in metrics if m.name == "accuracy"), None)
     if accuracy is None or "per_intent" not in accuracy.details:  # --room-only: not measured
         return
@@ -1509,6 +1563,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--offline-only", action="store_true", help="skip the room")
     parser.add_argument("--room-only", action="store_true",
                         help="only the live metrics in the room (no recognition of clips)")
+    parser.add_argument("--streams-only", action="store_true",
+                        help="only the continuous-stream recognition (scripts/stream_metrics.py)")
     parser.add_argument("--user-voice", default=None, type=_speaker, metavar="SPEC",
                         help="the simulated user's voice: 'piper:1.0' (Piper at a length "
                         "scale; 'piper:joe:0.9' names the voice) or an espeak-ng "
@@ -1558,7 +1614,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes.append(f"the machine was busy at the start (load average {load_before:.1f}): "
                      "latencies and CPU figures are pessimistic")
     metrics: list[Metric] = []
-    if shutil.which("espeak-ng") is None:
+    streams: StreamReport | None = None
+    if shutil.which("espeak-ng") is None and not args.streams_only:
         print("espeak-ng is needed to synthesize voices (apt-get install espeak-ng)",
               file=sys.stderr)
         return 2
@@ -1568,18 +1625,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.user_voice.engine == "piper" and (missing := ss.piper_missing(args.user_voice.voice)):
         notes.append(f"the simulated user speaks espeak-ng ({ESPEAK_USER_VOICE}): {missing}")
         args.user_voice = ESPEAK_USER_VOICE
-    if not args.room_only:
+    if not args.room_only and not args.streams_only:
         print("offline recognition...", flush=True)
         metrics += offline_metrics(args.engine, args.model, args.quick, notes)
-    if not args.offline_only:
+    if not args.room_only:
+        print("continuous streams...", flush=True)
+        streams = stream_phase(args, notes)
+    if not args.offline_only and not args.streams_only:
         print("live session in the room...", flush=True)
         metrics += live_metrics(args, rng, notes)
-    have = {m.name for m in metrics}
-    metrics += [Metric(name, None, "", note="not measured (see the notes)")
-                for name in METRIC_ORDER if name not in have]
+    if not args.streams_only:
+        have = {m.name for m in metrics}
+        metrics += [Metric(name, None, "", note="not measured (see the notes)")
+                    for name in METRIC_ORDER if name not in have]
     metrics.sort(key=lambda m: METRIC_ORDER.index(m.name) if m.name in METRIC_ORDER else 99)
     elapsed = time.monotonic() - started
-    print_table(metrics)
+    print_table(metrics, stream_table(streams))
     for note in notes:
         print(f"note: {note}")
     print(f"\n{'quick' if args.quick else 'full'} run took {elapsed:.0f} s")
@@ -1590,6 +1651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "elapsed_s": elapsed, "shared_audio": ss.SPEECH_COMMANDS.is_dir(), "notes": notes,
             "load_average": {"start": load_before, "end": os.getloadavg()[0]},
             "metrics": {m.name: m.as_json() for m in metrics},
+            "streams": streams.as_json() if streams is not None else None,
         }
         args.json.write_text(json.dumps(report, indent=2, default=_json_default))
     return 0

@@ -68,6 +68,9 @@ class ScriptedRecognizer:
     def flush(self) -> list[Heard]:
         return []
 
+    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
+        return None
+
     def expect_command(self, likely: bool) -> None:
         pass
 

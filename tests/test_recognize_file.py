@@ -133,6 +133,9 @@ class ScriptedRecognizer:
     def flush(self) -> list[Heard]:
         return []
 
+    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
+        return None
+
     def expect_command(self, likely: bool) -> None:
         pass
 
@@ -145,7 +148,8 @@ def test_the_file_is_fed_as_one_stream_in_chunks(tmp_path: Path) -> None:
     found = recognize_file(write(tmp_path / "e.wav", x, 16000, 2, 1), rec, vocab)
     assert rec.fed == x.size
     assert rec.phrases == vocab.all_phrases()
-    assert found == [{"intent": "stop", "phrase": "stop", "start": 2.0, "end": 2.1}]
+    assert found == [
+        {"intent": "stop", "phrase": "stop", "start": 2.0, "end": 2.1, "by": "recognizer"}]
 
 
 COMMANDS = ("stop it", "softer", "repeat", "how much longer")

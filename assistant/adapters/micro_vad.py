@@ -21,7 +21,8 @@ def open_speech_detector() -> SpeechProbability:
     try:
         from pymicro_vad import MicroVad
     except ImportError as exc:
-        raise AudioUnavailable(f"the speech detector (pymicro-vad) is not installed: {exc}") from exc
+        raise AudioUnavailable(
+            f"the speech detector (pymicro-vad) is not installed: {exc}") from exc
     detector = MicroVad()
 
     def probability(chunk: bytes) -> float:

@@ -31,7 +31,8 @@ class StopModel:
         try:
             self._model = MicroWakeWord.from_config(config)
         except (OSError, ValueError, KeyError) as exc:
-            raise ModelMissing(f"the stop spotter's model {config} cannot be loaded: {exc}") from exc
+            raise ModelMissing(
+                f"the stop spotter's model {config} cannot be loaded: {exc}") from exc
         # Raw outputs: the library's own averaging is replaced by ours.
         self._model.sliding_window_size = 1
         self._model._probabilities = deque(maxlen=1)

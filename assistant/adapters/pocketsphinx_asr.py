@@ -154,6 +154,7 @@ class PocketsphinxRecognizer:
         model_dir: Path | None = None,
         urgent_phrases: Iterable[str] | None = None,
         speech_detector: Callable[[], SpeechProbability] | None = None,
+        report_utterances: bool = False,
     ) -> None:
         """Builds the language model once with every phrase it may be asked for.
 
@@ -163,8 +164,11 @@ class PocketsphinxRecognizer:
         favoured while the user talks over the assistant (`expect_command`).
         `speech_detector` makes a neural speech detector for the endpointer (one per
         stream); without it, pocketsphinx's own energy-based one cuts utterances.
+        `report_utterances` adds an utterance report (`Heard.words`) after each one's
+        commands, for the stop spotter's second opinion.
         """
         self._speech_detector = speech_detector
+        self._report_utterances = report_utterances
         self.tuning = tuning or load_tuning()
         base = Path(model_dir) if model_dir else Path(pocketsphinx.get_model_path())
         self._hmm = base / "en-us" / "en-us"
@@ -590,5 +594,7 @@ class PocketsphinxRecognizer:
         self._update_cmn(segments)
         commands = [self._heard(seg, final=True)
                     for seg in self._isolated_commands(segments, closed=True)]
+        if not self._report_utterances:
+            return commands
         words = tuple(self._tokens.get(w, w) for w, _, _ in self._words(segments))
         return [*commands, Heard("", True, self._utt_start_s, self._utt_end_s, words=words)]

@@ -56,7 +56,10 @@ class VoskRecognizer:
     name = "vosk"
     sample_rate = 16000
 
-    def __init__(self, model_path: Path, phrases: Sequence[str] = ()) -> None:
+    def __init__(self, model_path: Path, phrases: Sequence[str] = (),
+                 report_utterances: bool = False) -> None:
+        """`report_utterances`: an utterance report (`Heard.words`) after each final."""
+        self._report_utterances = report_utterances
         path = Path(model_path).expanduser()
         if not path.exists():
             raise ModelMissing(f"no vosk model at {path}: {FETCH_HINT}")
@@ -161,7 +164,8 @@ class VoskRecognizer:
         heard = self._heard(self._words(result, "result", "text"), final=True)
         said = [str(w.get("word", "")) for w in result.get("result") or []]
         said = said or str(result.get("text", "")).split()
-        if said:  # vosk also ends "utterances" of silence; those say nothing
+        # vosk also ends "utterances" of silence; those say nothing
+        if said and self._report_utterances:
             heard.append(Heard("", True, self._utt_start_samples / self.sample_rate, self._now(),
                                words=tuple(said)))
         self._reported = set()

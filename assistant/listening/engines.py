@@ -87,12 +87,12 @@ def open_recognizer(settings: ListenSettings, env_model: Path | None) -> Recogni
     if choice.name == "vosk" and choice.model_path is not None:
         from assistant.adapters.vosk_asr import VoskRecognizer
 
-        return VoskRecognizer(choice.model_path)
+        return VoskRecognizer(choice.model_path, report_utterances=True)
     from assistant.adapters.micro_vad import open_speech_detector, speech_detector_available
     from assistant.adapters.pocketsphinx_asr import PocketsphinxRecognizer
 
     detector = open_speech_detector if speech_detector_available() else None
-    return PocketsphinxRecognizer(speech_detector=detector)
+    return PocketsphinxRecognizer(speech_detector=detector, report_utterances=True)
 
 
 def open_stop_spotter(settings: ListenSettings) -> StopSpotter | None:
@@ -102,7 +102,8 @@ def open_stop_spotter(settings: ListenSettings) -> StopSpotter | None:
         return None
     from assistant.adapters.micro_wakeword import StopModel
 
-    return StopSpotter(StopModel(settings.stop_model).outputs, sample_rate=settings.sample_rate_hertz)
+    model = StopModel(settings.stop_model)
+    return StopSpotter(model.outputs, sample_rate=settings.sample_rate_hertz)
 
 
 def stop_spotter_or_notice(settings: ListenSettings, notice: Callable[[str], None],

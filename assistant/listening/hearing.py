@@ -52,7 +52,8 @@ class Hearing:
         self.vocabulary = vocabulary
         self.stop_spotter = stop_spotter
         stop_phrases = frozenset(normalize(p) for p in vocabulary.phrases_for({STOP_INTENT}))
-        self.opinion = opinion or SecondOpinion(stop_phrases, STOP_INTENT)
+        answers = frozenset(i.name for i in vocabulary.intents if i.whole)
+        self.opinion = opinion or SecondOpinion(stop_phrases, answers, STOP_INTENT)
         self._samples = 0
         self._recent = b""
         """The last moments of audio, for the second opinion on a spot."""

@@ -19,9 +19,11 @@ from typing import Protocol
 from assistant.events import EventLog
 from assistant.listening.barge_in import BargeInSettings
 from assistant.listening.echo_canceller import EchoCanceller
+from assistant.listening.hearing import Hearing, HearingEvent
 from assistant.listening.input_recording import InputRecording
 from assistant.listening.spotter import CommandSpotter
-from assistant.ports import Heard, Recognizer
+from assistant.listening.stop_spotter import StopSpotter
+from assistant.ports import Recognizer
 from assistant.session import Command
 from assistant.vocabulary import Vocabulary
 
@@ -48,12 +50,14 @@ class Listener:
         echo: EchoCanceller | None = None,
         barge_in: Holdable | None = None,
         recording: InputRecording | None = None,
+        stop_spotter: StopSpotter | None = None,
     ) -> None:
         """`echo`, if given, cleans each block of the assistant's own voice on this thread
         (never in the microphone callback) before the recognizer hears it; with
         `barge_in` too, the user talking over the assistant holds its line."""
         self.recognizer = recognizer
         self.spotter = spotter
+        self.hearing = Hearing(recognizer, spotter, vocabulary, stop_spotter)
         self.vocabulary = vocabulary
         self.inbox = inbox
         self.events = events
@@ -108,8 +112,8 @@ class Listener:
             if self._stream_start is None or start < self._stream_start:
                 self._stream_start = start
             self._samples += len(pcm) // 2
-            for heard in self.recognizer.accept(pcm):
-                self._decide(heard, self._stream_start)
+            for event in self.hearing.feed(pcm, self._stream_start):
+                self._on(event)
 
     def _apply_grammar(self) -> None:
         with self._grammar_lock:
@@ -117,16 +121,36 @@ class Listener:
         if valid is not None:
             self.recognizer.set_phrases(self.vocabulary.phrases_for(valid))
 
-    def _decide(self, heard: Heard, stream_start: float) -> None:
-        decision = self.spotter.consider(heard, stream_start)
+    def _on(self, event: HearingEvent) -> None:
         if self.events is not None:
-            self.events.emit(
-                "heard", text=heard.text, final=heard.final, decision=decision.reason,
-                start=round(heard.start_s, 2), end=round(heard.end_s, 2),
-            )
-        cmd = decision.command
-        if cmd is None:
+            since = round(event.start_s, 2), round(event.end_s, 2)
+            if event.kind == "heard":
+                self.events.emit("heard", text=event.text, final=event.final,
+                                 decision=event.reason, start=since[0], end=since[1])
+            else:
+                self.events.emit(event.kind, reason=event.reason, start=since[0], end=since[1])
+        if event.kind == "spotted":
+            self._hold_for_spot()
+        elif event.kind == "dismissed":
+            self._end_hold("not_a_command")
+        elif event.kind == "acted" and event.command is not None:
+            self._act(event.command)
+
+    def _hold_for_spot(self) -> None:
+        """A "stop" may have been said: go quiet at once, as for a barge-in, while the
+        second opinion decides (it says `acted` or `dismissed` within a moment)."""
+        if self.barge_in is None or self._held_at is not None:
             return
+        if self.echo is not None and not self.echo.assistant_audible:
+            return
+        if self.barge_in.hold():
+            self._held_at, self._quiet_from = self._now(), None
+
+    def _now(self) -> float:
+        start = self._stream_start or 0.0
+        return start + self._samples / self.recognizer.sample_rate
+
+    def _act(self, cmd: Command) -> None:
         if cmd.intent in self._priority and self.interrupt is not None:
             self.interrupt()
             if self._held_at is not None:
@@ -155,6 +179,8 @@ class Listener:
         elif self._quiet_from is None:
             self._quiet_from = now
         timing = self._timing
+        if self.hearing.pending:
+            return
         if now - self._held_at >= timing.max_hold_s:
             self._end_hold("timeout")
         elif self._quiet_from is not None and now - self._quiet_from >= timing.release_after_s:

@@ -5,7 +5,8 @@ spotter fires, the assistant goes quiet at once, and the general recognizer's ve
 on that same stretch of audio decides:
 - it heard "stop": stop;
 - it heard another command ("no", "go on", "slower"): that command acts, not a stop
-  (a "no" to a safety question stays a "no");
+  (a "no" to a safety question stays a "no"), unless the spotter was sure and the
+  command is no answer;
 - it heard nothing at all, "stop" among other words, or gave no verdict in time: stop;
 - it heard only small words that say nothing ("oh", "and", "but the", "not"): unclear,
   stop; on the dev clips this is how the recognizer reads a real "stop" it cannot hear;
@@ -21,10 +22,11 @@ from enum import Enum
 
 from assistant.ports import Heard
 
-
-UNCLEAR_WORDS = frozenset(
-    "a an the and or but if so as of to in on at is it that this i you we he she they "
-    "not no don't oh ah uh er um huh hm well would".split())
+UNCLEAR_WORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "if", "so", "as", "of", "to", "in", "on", "at",
+    "is", "it", "that", "this", "i", "you", "we", "he", "she", "they", "not", "no", "don't",
+    "oh", "ah", "uh", "er", "um", "huh", "hm", "well", "would",
+})
 """Words that alone carry no content: a spotted stretch decoded as nothing but these is
 unclear. ("no" is here for "oh no" and the like; a "no" alone is the answer command,
 which the recognizer reports as such and which acts.)"""
@@ -60,10 +62,14 @@ class Resolution:
 class SecondOpinion:
     """One pending spot at a time; feed it what the recognizer reports, and the time."""
 
-    def __init__(self, stop_phrases: frozenset[str], stop_intent: str = "stop",
-                 settings: SecondOpinionSettings | None = None) -> None:
-        """`stop_phrases`: the stop intent's phrases, as an utterance report spells them."""
+    def __init__(self, stop_phrases: frozenset[str], answers: frozenset[str] = frozenset(),
+                 stop_intent: str = "stop", settings: SecondOpinionSettings | None = None,
+                 ) -> None:
+        """`stop_phrases`: the stop intent's phrases, as an utterance report spells them.
+        `answers`: intents that stand whatever the spotter thinks (a "no" to a safety
+        question stays a "no")."""
         self.settings = settings or SecondOpinionSettings()
+        self.answers = answers
         self.stop_intent = stop_intent
         self.stop_phrases = stop_phrases
         self._at: float | None = None
@@ -96,6 +102,10 @@ class SecondOpinion:
         if intent is not None:
             if intent == self.stop_intent:
                 return self._resolve(Verdict.STOP, "recognizer_stop")
+            if intent not in self.answers and strength >= self.settings.sure_strength:
+                # On the dev clips the recognizer took real stops the spotter was sure of
+                # for "slower", "skip" or "resume"; a stop is the safe reading.
+                return self._resolve(Verdict.STOP, "spotter_sure")
             return self._resolve(Verdict.OTHER_COMMAND, intent)
         if heard.words is None:
             return None
