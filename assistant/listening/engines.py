@@ -10,8 +10,9 @@ folder holds a model, the program's and the recognizer's.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +33,10 @@ class EngineChoice:
     model_path: Path | None
     better_available: bool
     """True when running pocketsphinx although vosk could do better (with a model)."""
+    spotter: str = "none"
+    """The streaming stop spotter that listens beside the recognizer."""
+    detector: str = "the recognizer's own"
+    """What cuts the stream into utterances."""
 
 
 MODEL_MARKERS = (Path("am") / "final.mdl", Path("conf") / "model.conf")
@@ -77,8 +82,17 @@ def choose_engine(settings: ListenSettings, env_model: Path | None) -> EngineCho
 
 
 def describe_engine(settings: ListenSettings, env_model: Path | None) -> EngineChoice:
-    """The engine `open_recognizer` would open, for the startup line."""
-    return choose_engine(settings, env_model)
+    """The engine `open_recognizer` would open, and what listens beside it, for the
+    startup line and `check` (from what is installed, without loading anything)."""
+    from assistant.adapters.micro_vad import speech_detector_available
+
+    choice = choose_engine(settings, env_model)
+    model = settings.stop_model
+    spotter = ('microWakeWord "stop"' if model is not None and model.is_file()
+               and importlib.util.find_spec("pymicro_wakeword") is not None else "none")
+    detector = ("microVAD" if choice.name == "pocketsphinx" and speech_detector_available()
+                else "the recognizer's own")
+    return replace(choice, spotter=spotter, detector=detector)
 
 
 def open_recognizer(settings: ListenSettings, env_model: Path | None) -> Recognizer:
