@@ -360,12 +360,12 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
     report = StreamReport()
     t_start = time.monotonic()
     reason = unavailable()
+    if reason is not None:
+        report.notes.append(reason)
     librivox = sorted(LIBRIVOX.glob("*.wav"))
     if not librivox:
         report.notes.append(f"no LibriVox read speech at {LIBRIVOX} (apt-get install "
                             "pocketsphinx-testdata): false activations per minute skipped")
-    if reason is not None:
-        report.notes.append(reason)
     conditions = CONDITIONS[:1] if quick else CONDITIONS
     words = QUICK_WORDS if quick else WORDS
     context = get_context("spawn")
