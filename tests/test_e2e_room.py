@@ -9,10 +9,13 @@ import time
 import wave
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from assistant.listening.echo_replay import replay
 from assistant.vocabulary import load_vocabulary
+from tests import speech_samples as ss
 from tests.live_session import LiveSession
 from tests.room import Recorder, Room
 from tests.speech_samples import require_espeak
@@ -155,3 +158,35 @@ def test_a_whole_routine_played_into_the_room_triggers_nothing(
         assert "less pressure" in said and "stop" in said, "the routine speaks command words"
     finally:
         live.close()
+
+
+def test_a_real_persons_stop_over_the_assistant_stops_it(room: Room, tmp_path: Path) -> None:
+    """A recording of a real person (a dev clip, not our own voices) saying "stop" while
+    the assistant talks: the spotter catches it under the echo, the line goes quiet, and
+    the session stops. As people do, they say it again (another speaker stands in) if
+    nothing happened; a third miss fails."""
+    clips = sorted((ss.require_shared() / "stop").glob("*.wav"))[::20][:3]
+    live = LiveSession(room, tmp_path, "--routine", "full")
+    try:
+        with room.record() as rec:
+            live.wait_for(lambda e: e["type"] == "say" and e["key"] == "step.settle", 60)
+            time.sleep(3.0)  # well inside the long settling-in instruction
+            for attempt, clip in enumerate(clips, 1):
+                assert rec.tail_rms(0.5) > 0.003, "the assistant should be talking now"
+                x = ss_read(clip)
+                room.play(0.5 * x / max(1e-6, float(np.max(np.abs(x)))), sample_rate=16000)
+                try:
+                    live.wait_state("stopped", 4)
+                    break
+                except AssertionError:
+                    if attempt == len(clips):
+                        raise
+        assert live.accepted() == [("stop", "voice")]
+    finally:
+        live.close()
+
+
+def ss_read(path: Path) -> npt.NDArray[np.float32]:
+    with wave.open(str(path)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    return pcm.astype(np.float32) / 32768.0

@@ -118,9 +118,12 @@ class Hearing:
         verdict = self.opinion.heard(report, intent, strength)
         if verdict is None:
             return []
-        if verdict.verdict is Verdict.OTHER_COMMAND and match is not None:
-            said = Heard(match[1], True, at - SPOT_SPAN_S, at)
-            return self._heard(said, stream_start)
+        if verdict.verdict is Verdict.OTHER_COMMAND:
+            if match is not None and normalize(" ".join(words)) == match[1]:
+                return self._heard(Heard(match[1], True, at - SPOT_SPAN_S, at), stream_start)
+            # A command among other words is only a veto here; the streaming recognizer,
+            # with its rules for commands said alone, acts on it if it was one.
+            return [HearingEvent("dismissed", at - SPOT_SPAN_S, at, reason=verdict.reason)]
         return self._resolved(verdict, stream_start)
 
     def _strength(self) -> float:
