@@ -74,6 +74,9 @@ class PocketsphinxTuning:
     start an utterance (`vad_ratio` is the share that must not be, to end one)."""
     vad_threshold: float = 0.5
     """The neural detector's probability from which a frame counts as speech."""
+    vad_webrtc_mode: int | None = None
+    """With the neural detector, a frame is speech also when pocketsphinx's own WebRTC
+    detector, in this mode (0 loose .. 3 strict), says so; None: the neural one alone."""
     """Audio from before the endpointer's speech start decoded with each utterance: the
     decoder needs a few frames before the first sound to hear it."""
     cmn_initial: tuple[float, ...] = ()
@@ -113,6 +116,7 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
             lead_in_seconds=float(vad["lead_in_seconds"]),
             vad_start_ratio=float(vad.get("start_ratio", 0.5)),
             vad_threshold=float(vad.get("threshold", 0.5)),
+            vad_webrtc_mode=(int(vad["webrtc_mode"]) if "webrtc_mode" in vad else None),
             cmn_initial=tuple(float(v) for v in raw.get("cmn", {}).get("initial", ())),
             decoder=dict(raw.get("decoder", {})),
         )
@@ -262,7 +266,10 @@ class PocketsphinxRecognizer:
                 end_ratio=tuning.vad_ratio,
                 threshold=tuning.vad_threshold,
             )
-            return VadEndpointer(self._speech_detector(), settings, self.sample_rate)
+            detector = self._speech_detector()
+            if self.tuning.vad_webrtc_mode is not None:
+                detector = self._with_webrtc(detector, self.tuning.vad_webrtc_mode)
+            return VadEndpointer(detector, settings, self.sample_rate)
         return self._engine(
             lambda: pocketsphinx.Endpointer(
                 window=self.tuning.vad_window_seconds,
@@ -272,6 +279,21 @@ class PocketsphinxRecognizer:
             ),
             "could not start voice activity detection",
         )
+
+    def _with_webrtc(self, neural: SpeechProbability, mode: int) -> SpeechProbability:
+        """Speech when either detector hears it: pocketsphinx's WebRTC detector in its
+        strictest mode found words that the neural one missed, and the neural one words
+        that it missed (see the tuning file)."""
+        vad = self._engine(
+            lambda: pocketsphinx.Vad(mode, self.sample_rate, 0.01),
+            "could not start voice activity detection",
+        )
+
+        def probability(chunk: bytes) -> float:
+            p = neural(chunk)
+            return 1.0 if len(chunk) == vad.frame_bytes and vad.is_speech(chunk) else p
+
+        return probability
 
     def _write_known_words(self, path: Path) -> None:
         """The pronouncing dictionary cut down to the words the language model knows
