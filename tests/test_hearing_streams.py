@@ -41,10 +41,11 @@ def streams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield out
 
 
-def first_clips(streams: Path, word: str, tmp: Path) -> tuple[Path, list[tuple[float, float]]]:
-    """The stream cut after its first CLIPS clips, and their times."""
+def first_clips(streams: Path, word: str, tmp: Path, count: int | None = CLIPS,
+                ) -> tuple[Path, list[tuple[float, float]]]:
+    """The stream cut after its first `count` clips (None: all), and their times."""
     with (streams / f"{word}.tsv").open() as f:
-        rows = [(float(r[1]), float(r[2])) for r in csv.reader(f, delimiter="\t")][:CLIPS]
+        rows = [(float(r[1]), float(r[2])) for r in csv.reader(f, delimiter="\t")][:count]
     x = read_wav(streams / f"{word}.wav")[: int((rows[-1][1] + 1.0) * 16000)]
     cut = tmp / f"{word}.wav"
     with wave.open(str(cut), "wb") as w:
@@ -89,8 +90,9 @@ def test_a_no_the_spotter_fired_on_stays_a_no_during_the_safety_questions(
     streams: Path, tmp_path: Path
 ) -> None:
     """The spotter fires on many a "no"; while a safety question waits, each one the
-    recognizer heard as "no" must act as "no", never as a stop as well."""
-    path, clips = first_clips(streams, "no", tmp_path)
+    recognizer heard as "no" must act as "no", never as a stop as well. (All 147 clips:
+    the spotter fires on about one "no" in fifteen.)"""
+    path, clips = first_clips(streams, "no", tmp_path, None)
     vocabulary = load_vocabulary()
     recognizer = open_recognizer(SETTINGS, None)
     screening = frozenset({"yes", "no", "stop", "pause", "pain", "repeat", "help"})
