@@ -90,7 +90,8 @@ def describe_engine(settings: ListenSettings, env_model: Path | None) -> EngineC
     model = settings.stop_model
     spotter = ('microWakeWord "stop"' if model is not None and model.is_file()
                and importlib.util.find_spec("pymicro_wakeword") is not None else "none")
-    detector = ("microVAD" if choice.name == "pocketsphinx" and speech_detector_available()
+    detector = ("microVAD or pocketsphinx's WebRTC detector"
+                if choice.name == "pocketsphinx" and speech_detector_available()
                 else "the recognizer's own")
     return replace(choice, spotter=spotter, detector=detector)
 
@@ -116,8 +117,7 @@ def open_stop_spotter(settings: ListenSettings) -> StopSpotter | None:
         return None
     from assistant.adapters.micro_wakeword import StopModel
 
-    model = StopModel(settings.stop_model)
-    return StopSpotter(model.outputs, sample_rate=settings.sample_rate_hertz)
+    return StopSpotter(StopModel(settings.stop_model).outputs)
 
 
 def stop_spotter_or_notice(settings: ListenSettings, notice: Callable[[str], None],

@@ -44,10 +44,9 @@ class Spot:
 
 class StopSpotter:
     def __init__(self, outputs: ModelOutputs, settings: StopSpotterSettings | None = None,
-                 sample_rate: int = 16000) -> None:
+                 ) -> None:
         self.settings = settings or StopSpotterSettings()
         self._outputs = outputs
-        self.sample_rate = sample_rate
         self._steps = 0
         self._recent: deque[float] = deque(maxlen=self.settings.window)
         self._history: deque[tuple[float, float]] = deque(maxlen=200)
