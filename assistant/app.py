@@ -108,7 +108,11 @@ def _open_listener(
 
     `level` also gets every block, for the screen's meter (it only keeps a reference)."""
     from assistant.adapters.sounddevice_io import MicrophoneStream
-    from assistant.listening.engines import describe_engine, stop_spotter_or_notice
+    from assistant.listening.engines import (
+        describe_engine,
+        short_words_or_notice,
+        stop_spotter_or_notice,
+    )
     from assistant.listening.recognizer_process import RecognizerProcess
 
     recognizer = RecognizerProcess(listen, options.env_model)
@@ -125,6 +129,7 @@ def _open_listener(
         recording=(InputRecording(listen.save_audio_dir, recognizer.sample_rate)
                    if listen.save_audio_dir else None),
         stop_spotter=stop_spotter_or_notice(listen, _notice),
+        short_words=short_words_or_notice(listen, _notice),
     )
     feed = listener.feed
     if level is not None:

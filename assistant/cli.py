@@ -27,6 +27,7 @@ MODEL_ENV = "MASSAGE_ASSISTANT_MODEL"
 HOME_ENV = "MASSAGE_ASSISTANT_HOME"
 PROJECT_MODELS = Path(__file__).resolve().parents[1] / "models"
 STOP_MODEL = PROJECT_MODELS / "microwakeword-stop" / "stop.json"
+WORD_MODEL = PROJECT_MODELS / "word-classifier" / "weights.npz"
 T = TypeVar("T")
 
 
@@ -245,7 +246,11 @@ def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
     """Treat WAV as one microphone stream; print a JSON line per command heard."""
     import json
 
-    from assistant.listening.engines import open_recognizer, stop_spotter_or_notice
+    from assistant.listening.engines import (
+        open_recognizer,
+        short_words_or_notice,
+        stop_spotter_or_notice,
+    )
     from assistant.listening.recognize_file import recognize_file
     from assistant.vocabulary import load_vocabulary
 
@@ -253,7 +258,9 @@ def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
         listen = _listen_settings(engine, model_path, _config())
         recognizer = open_recognizer(listen, _env_model())
         spotter = stop_spotter_or_notice(listen, _stderr_line)
-        for found in recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter):
+        words = short_words_or_notice(listen, _stderr_line)
+        for found in recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter,
+                                    short_words=words):
             click.echo(json.dumps(found))
     except AssistantError as exc:
         _fail(exc)
@@ -326,6 +333,7 @@ def _listen_settings(
         input_device=_device(input_device, config.input_device),
         search_dirs=(PROJECT_MODELS,),
         stop_model=STOP_MODEL,
+        word_model=WORD_MODEL,
         barge_in=config.barge_in if config.barge_in is not None else True,
     )
 

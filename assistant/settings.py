@@ -89,6 +89,9 @@ class ListenSettings:
     stop_model: Path | None = None
     """The streaming "stop" spotter's model settings (its .json, the .tflite beside it);
     None listens with the recognizer alone."""
+    word_model: Path | None = None
+    """The short-word classifier's weights (`listening/short_words.py`); None listens
+    without it."""
     save_audio_dir: Path | None = None
     """Keep microphone.wav and heard.wav (what the recognizer got) here, for debugging."""
 

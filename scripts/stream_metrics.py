@@ -287,9 +287,9 @@ def _worker_init() -> None:
 def recognize_stream(wav: Path, engine: str, model: Path | None) -> StreamResult:
     """Every command a session acts on in `wav`, with a fresh recognizer and stop spotter
     built as the program builds them (both keep state across a stream)."""
-    from assistant.cli import MODEL_ENV, PROJECT_MODELS, STOP_MODEL
+    from assistant.cli import MODEL_ENV, PROJECT_MODELS, STOP_MODEL, WORD_MODEL
     from assistant.errors import ModelMissing
-    from assistant.listening.engines import open_recognizer, open_stop_spotter
+    from assistant.listening.engines import open_recognizer, open_short_words, open_stop_spotter
     from assistant.listening.recognize_file import recognize_file
     from assistant.settings import ListenSettings
     from assistant.vocabulary import load_vocabulary
@@ -300,6 +300,7 @@ def recognize_stream(wav: Path, engine: str, model: Path | None) -> StreamResult
         model_path=model,
         search_dirs=(PROJECT_MODELS,),
         stop_model=STOP_MODEL,
+        word_model=None if os.environ.get("NO_WORDS") else WORD_MODEL,
     )
     env_model = os.environ.get(MODEL_ENV)
     try:
@@ -309,7 +310,12 @@ def recognize_stream(wav: Path, engine: str, model: Path | None) -> StreamResult
             spotter = open_stop_spotter(settings)
         except ModelMissing as exc:
             spotter, missing = None, str(exc)
-        found = recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter)
+        try:
+            words = open_short_words(settings)
+        except ModelMissing as exc:
+            words, missing = None, str(exc)
+        found = recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter,
+                               short_words=words)
     except Exception as exc:
         return StreamResult([], time.monotonic() - t0, f"{type(exc).__name__}: {exc}")
     return StreamResult(found, time.monotonic() - t0, None, missing)

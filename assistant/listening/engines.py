@@ -18,6 +18,7 @@ from typing import Literal
 
 from assistant.dialog import load_dialog
 from assistant.errors import ModelMissing
+from assistant.listening.short_words import ShortWords
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Recognizer
 from assistant.settings import ListenSettings
@@ -118,6 +119,29 @@ def open_stop_spotter(settings: ListenSettings) -> StopSpotter | None:
     from assistant.adapters.micro_wakeword import StopModel
 
     return StopSpotter(StopModel(settings.stop_model).outputs)
+
+
+def open_short_words(settings: ListenSettings) -> ShortWords | None:
+    """The short-word classifier, or None when it is turned off; ModelMissing when its
+    weights, the speech embedding or onnxruntime are not there."""
+    if settings.word_model is None:
+        return None
+    from assistant.adapters.speech_embedding import SpeechEmbedding
+    from assistant.listening.short_words import WordModel
+
+    model = WordModel(settings.word_model)
+    return ShortWords(SpeechEmbedding().feed, model)
+
+
+def short_words_or_notice(settings: ListenSettings, notice: Callable[[str], None],
+                          ) -> ShortWords | None:
+    """The short-word classifier; without it, one line through `notice`, and listening
+    goes on without it."""
+    try:
+        return open_short_words(settings)
+    except ModelMissing as exc:
+        notice(load_dialog().line("notice.no_short_words", reason=str(exc).rstrip(".")))
+        return None
 
 
 def stop_spotter_or_notice(settings: ListenSettings, notice: Callable[[str], None],

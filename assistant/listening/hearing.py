@@ -1,6 +1,15 @@
 """What a session does with what it hears: the recognizer's commands, and every "stop"
 the spotter catches, through its second opinion. One path for the live listener and for
 `recognize` / the benchmark on a recording, so what is measured offline is what runs.
+
+With the short-word classifier (`listening/short_words.py`), which hears real voices far
+better than pocketsphinx does, it also:
+- is the second opinion on a spot: "stop" or unclear stops, "yes"/"no" acts as that
+  answer, and a stretch it is sure holds no "stop" is dismissed;
+- checks the recognizer's "yes" and "no" when the utterance ends: another word it is
+  sure of replaces the answer, and none of its words at all drops it;
+- acts on "stop", "yes" or "no" in a short utterance where the recognizer heard no
+  command. A "stop" from the recognizer is never dropped.
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assistant.listening.second_opinion import Resolution, SecondOpinion, Verdict
+from assistant.listening.short_words import OTHER, TAUGHT, ShortWords, WordReading
 from assistant.listening.spotter import CommandSpotter, Decision
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Heard, Recognizer
@@ -20,6 +30,37 @@ SPOT_SPAN_S = 0.5
 """A spot stands for a "stop" that ended at the spot: this long before it."""
 STRETCH_S = 1.0
 """How much audio before a spot the recognizer decodes for its second opinion."""
+
+
+@dataclass(frozen=True)
+class WordRules:
+    """How the short-word classifier's readings count (measured on the dev clips in a
+    continuous stream, `scripts/benchmark.py --streams-only`)."""
+
+    spot_before_s: float = 0.35
+    spot_after_s: float = 0.25
+    """A spot is read over the steps from this long before it to this long after: it
+    comes 150-300 ms after the word ends, and the classifier names a word on the steps
+    up to 500 ms after its end."""
+    not_stop_below: float = 0.15
+    """A spot is dismissed only when "stop" scored under this all along."""
+    answer_bar: float = 0.5
+    """A spot read as "yes" or "no" this surely acts as that answer."""
+    act_bar: float = 0.7
+    """The classifier alone acts on a short utterance's word read this surely."""
+    veto_bar: float = 0.7
+    """Another word read this surely replaces the recognizer's "yes" or "no"."""
+    absent_below: float = 0.1
+    """The recognizer's "yes" or "no" is dropped when that word scored under this."""
+    short_utterance_s: float = 3.0
+    """Longer utterances are sentences: the classifier never acts on its own there.
+    (The endpointer holds an utterance open up to a second after a short word in
+    hiss, so 2 s lost one real "no" in ten.)"""
+    utterance_after_s: float = 0.5
+
+
+CHECKED_ANSWERS = ("yes", "no")
+"""The recognizer's answers the classifier may overrule (never its "stop")."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +87,22 @@ class Hearing:
         vocabulary: Vocabulary,
         stop_spotter: StopSpotter | None = None,
         opinion: SecondOpinion | None = None,
+        words: ShortWords | None = None,
+        rules: WordRules | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.spotter = spotter
         self.vocabulary = vocabulary
         self.stop_spotter = stop_spotter
+        self.words = words
+        self.rules = rules or WordRules()
+        self._held: list[Heard] = []
+        """The recognizer's answers waiting for their utterance's end, to be checked."""
+        self._commanded_at = -1e9
+        """Start of the last command the recognizer acted on (stream seconds)."""
+        self._spot_to_read: float | None = None
+        self._words_read_to = -1e9
+        """The classifier's steps up to here have been acted on: never twice."""
         stop_phrases = frozenset(normalize(p) for p in vocabulary.phrases_for({STOP_INTENT}))
         answers = frozenset(i.name for i in vocabulary.intents if i.whole)
         self.opinion = opinion or SecondOpinion(stop_phrases, answers, STOP_INTENT)
@@ -67,6 +119,8 @@ class Hearing:
         """`stream_start`: the monotonic time of the stream's first sample (0 offline)."""
         heard = self.recognizer.accept(pcm)
         spots = self.stop_spotter.feed(pcm) if self.stop_spotter is not None else []
+        if self.words is not None:
+            self.words.feed(pcm)
         self._samples += len(pcm) // 2
         keep = 2 * round((STRETCH_S + 0.5) * self.recognizer.sample_rate)
         self._recent = (self._recent + pcm)[-keep:]
@@ -86,10 +140,84 @@ class Hearing:
         for at in spots:
             events += self._spot(at, stream_start)
         for h in heard:
+            if self.words is None:
+                events += self._heard(h, stream_start)
+            elif h.is_utterance:
+                events += self._utterance_read(h, stream_start)
+            elif h.final and self._checkable(h):
+                self._held.append(h)
+            else:
+                events += self._heard(h, stream_start)
+        for h in self._held:  # no utterance report came with it: act unchecked
             events += self._heard(h, stream_start)
+        self._held = []
+        events += self._spot_read(stream_start)
         now = self._samples / self.recognizer.sample_rate
         events += self._resolved(self.opinion.tick(now), stream_start)
         return events
+
+    def _checkable(self, heard: Heard) -> bool:
+        match = self.vocabulary.intent_for(heard.text)
+        return (match is not None and match[0] in CHECKED_ANSWERS
+                and normalize(heard.text) in TAUGHT[match[0]])
+
+    def _utterance_read(self, report: Heard, stream_start: float) -> list[HearingEvent]:
+        """The classifier's reading of an utterance that just ended: check the answers
+        the recognizer heard in it, or act where it heard no command."""
+        assert self.words is not None
+        rules = self.rules
+        end = min(report.end_s + rules.utterance_after_s, self.words.heard_to_s)
+        start = max(report.start_s, self._words_read_to)
+        reading = self.words.reading(start, end, rules.answer_bar)
+        held, self._held = self._held, []
+        events: list[HearingEvent] = []
+        for h in held:
+            match = self.vocabulary.intent_for(h.text)
+            intent = match[0] if match is not None else ""
+            other_word = (reading.word not in (OTHER, intent)
+                          and reading.probability >= rules.veto_bar)
+            if other_word or reading.scores.get(intent, 0.0) < rules.absent_below:
+                events.append(HearingEvent("heard", h.start_s, h.end_s,
+                                           reason=f"words_heard_{reading.word}", text=h.text))
+                events += self._word_acts(reading, report, stream_start, rules.veto_bar)
+            else:
+                events += self._heard(h, stream_start)
+                self._words_read_to = max(self._words_read_to, end)
+        if (not held and report.start_s > self._commanded_at
+                and report.end_s - report.start_s <= rules.short_utterance_s):
+            events += self._word_acts(reading, report, stream_start, rules.act_bar)
+        return events
+
+    def _word_acts(self, reading: WordReading, report: Heard, stream_start: float,
+                   bar: float) -> list[HearingEvent]:
+        if reading.word not in (STOP_INTENT, *CHECKED_ANSWERS) or reading.probability < bar:
+            return []
+        self._words_read_to = reading.at_s + self.rules.utterance_after_s
+        said = Heard(reading.word, True, max(report.start_s, reading.at_s - SPOT_SPAN_S),
+                     reading.at_s)
+        return self._heard(said, stream_start, by="words")
+
+    def _spot_read(self, stream_start: float) -> list[HearingEvent]:
+        """The classifier's verdict on a spot, once it has read past it."""
+        at = self._spot_to_read
+        if self.words is None or at is None or self.words.heard_to_s < at + self.rules.spot_after_s:
+            return []
+        self._spot_to_read = None
+        if self.opinion.pending != at:
+            return []  # the recognizer settled it first
+        rules = self.rules
+        reading = self.words.reading(at - rules.spot_before_s, at + rules.spot_after_s,
+                                     rules.answer_bar)
+        if reading.word == STOP_INTENT:
+            return self._resolved(self.opinion.settle(Verdict.STOP, "words_stop"), stream_start)
+        if reading.word in CHECKED_ANSWERS:
+            self.opinion.settle(Verdict.OTHER_COMMAND, f"words_{reading.word}")
+            said = Heard(reading.word, True, at - SPOT_SPAN_S, at)
+            return self._heard(said, stream_start, by="words")
+        if reading.scores[STOP_INTENT] < rules.not_stop_below:
+            return self._resolved(
+                self.opinion.settle(Verdict.NOT_A_COMMAND, f"words_{reading.word}"), stream_start)
+        return self._resolved(self.opinion.settle(Verdict.STOP, "words_unclear"), stream_start)
 
     def _spot(self, at: float, stream_start: float) -> list[HearingEvent]:
         said = Heard(STOP_INTENT, False, at - SPOT_SPAN_S, at)
@@ -98,6 +226,9 @@ class Hearing:
             return [HearingEvent("heard", said.start_s, at, reason=f"spot_{decision.reason}",
                                  text=STOP_INTENT, final=False)]
         self.opinion.spotted(at)
+        if self.words is not None:
+            self._spot_to_read = at
+            return [HearingEvent("spotted", said.start_s, at)]
         return [HearingEvent("spotted", said.start_s, at), *self._transcribed(at, stream_start)]
 
     def _transcribed(self, at: float, stream_start: float) -> list[HearingEvent]:
@@ -132,7 +263,8 @@ class Hearing:
             return 0.0
         return self.stop_spotter.strength(at - SPOT_SPAN_S)
 
-    def _heard(self, heard: Heard, stream_start: float) -> list[HearingEvent]:
+    def _heard(self, heard: Heard, stream_start: float, by: str = "recognizer",
+               ) -> list[HearingEvent]:
         events: list[HearingEvent] = []
         acted = False
         if not heard.is_utterance:
@@ -142,8 +274,10 @@ class Hearing:
                                        final=heard.final))
             if decision.command is not None:
                 acted = decision.command.intent == STOP_INTENT
+                if by == "recognizer":
+                    self._commanded_at = heard.start_s
                 events.append(HearingEvent("acted", heard.start_s, heard.end_s,
-                                           decision.command, "recognizer"))
+                                           decision.command, by))
         if self.opinion.pending is not None:
             verdict = self.opinion.heard(heard, self._intent(heard), self._strength())
             if verdict is not None and not acted:

@@ -21,6 +21,7 @@ from assistant.listening.barge_in import BargeInSettings
 from assistant.listening.echo_canceller import EchoCanceller
 from assistant.listening.hearing import Hearing, HearingEvent
 from assistant.listening.input_recording import InputRecording
+from assistant.listening.short_words import ShortWords
 from assistant.listening.spotter import CommandSpotter
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Recognizer
@@ -51,13 +52,15 @@ class Listener:
         barge_in: Holdable | None = None,
         recording: InputRecording | None = None,
         stop_spotter: StopSpotter | None = None,
+        short_words: ShortWords | None = None,
     ) -> None:
         """`echo`, if given, cleans each block of the assistant's own voice on this thread
         (never in the microphone callback) before the recognizer hears it; with
         `barge_in` too, the user talking over the assistant holds its line."""
         self.recognizer = recognizer
         self.spotter = spotter
-        self.hearing = Hearing(recognizer, spotter, vocabulary, stop_spotter)
+        self.hearing = Hearing(recognizer, spotter, vocabulary, stop_spotter,
+                               words=short_words)
         self.vocabulary = vocabulary
         self.inbox = inbox
         self.events = events

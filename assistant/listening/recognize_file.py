@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from assistant.errors import AssistantError
 from assistant.listening.hearing import Hearing
+from assistant.listening.short_words import ShortWords
 from assistant.listening.spotter import CommandSpotter
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Heard, Recognizer
@@ -97,13 +98,15 @@ def recognize_file(
     vocabulary: Vocabulary,
     chunk_seconds: float = 0.1,
     stop_spotter: StopSpotter | None = None,
+    short_words: ShortWords | None = None,
 ) -> list[dict[str, object]]:
     """Every command a session would act on in the file, in order, timed in seconds:
     the recognizer's, and with `stop_spotter` every spotted "stop" its second opinion
     let through (`by` says which)."""
     samples = read_wav(path, recognizer.sample_rate)
     recognizer.set_phrases(vocabulary.all_phrases())
-    hearing = Hearing(recognizer, CommandSpotter(vocabulary, None), vocabulary, stop_spotter)
+    hearing = Hearing(recognizer, CommandSpotter(vocabulary, None), vocabulary, stop_spotter,
+                      words=short_words)
     chunk = max(1, round(chunk_seconds * recognizer.sample_rate))
     events = []
     for start in range(0, samples.size, chunk):

@@ -94,6 +94,10 @@ class SecondOpinion:
         self._at = None
         return resolution
 
+    def settle(self, verdict: Verdict, reason: str) -> Resolution | None:
+        """A verdict reached elsewhere (the short-word classifier's)."""
+        return self._resolve(verdict, reason) if self._at is not None else None
+
     def heard(self, heard: Heard, intent: str | None, strength: float) -> Resolution | None:
         """A recognizer result, with the intent it names (None for an utterance report or
         no command) and the spotter's strength now."""
