@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from dataclasses import replace
@@ -11,6 +12,7 @@ from typing import TypeVar
 import click
 
 from assistant.config_file import CONFIG_NAME, Config, load_config
+from assistant.dialog import Dialog
 from assistant.errors import AssistantError
 from assistant.routines import builtin_names, load_routine
 from assistant.settings import (
@@ -74,9 +76,15 @@ def _fail(exc: AssistantError) -> None:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True
+)
+@click.version_option(package_name="massage-assistant", prog_name="massage-assistant")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Offline, hands-free, voice-guided foot massage coach."""
+    if ctx.invoked_subcommand is None:  # asking what there is is not a mistake: exit 0
+        click.echo(ctx.get_help())
 
 
 @cli.command()
@@ -290,13 +298,28 @@ def download_model(dest: Path) -> None:
 @RATE_OPTION
 def say(text: str, out: Path | None, voice: str | None, rate: int | None) -> None:
     """Speak TEXT aloud (or write it to a WAV file): handy for choosing a voice."""
+    from assistant.dialog import load_dialog
     from assistant.speech.say_command import say_text
 
     try:
+        if out is not None and not out.parent.is_dir():  # before the speech is rendered
+            code = errno.ENOTDIR if out.parent.exists() else errno.ENOENT
+            raise OSError(code, os.strerror(code), str(out.parent))
         settings = SpeechSettings(voice=voice)
         say_text(text, settings if rate is None else replace(settings, rate_wpm=rate), out)
     except AssistantError as exc:
         _fail(exc)
+    except OSError as exc:
+        if out is None:
+            raise
+        _fail(AssistantError(_cannot_write(load_dialog(), out, exc)))
+
+
+def _cannot_write(dialog: Dialog, path: Path, exc: OSError) -> str:
+    """One line naming the file and why, for a path the user gave (or implied)."""
+    reason = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+    return dialog.line("cannot_write", path=path, reason=reason, where=where)
 
 
 @cli.command()
@@ -559,8 +582,11 @@ def config_command(path_only: bool, init: bool) -> None:
         if path.exists():
             click.echo(dialog.line("config.exists", path=path))
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(example_text(), encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(example_text(), encoding="utf-8")
+        except OSError as exc:
+            _fail(AssistantError(_cannot_write(dialog, path, exc)))
         click.echo(dialog.line("config.created", path=path))
         return
     click.echo(dialog.line("config.file", path=path))
