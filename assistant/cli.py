@@ -253,16 +253,33 @@ def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
     """Treat WAV as one microphone stream; print a JSON line per command heard."""
     import json
 
+    from assistant.dialog import load_dialog
     from assistant.listening.engines import open_recognizer, stop_spotter_or_notice
-    from assistant.listening.recognize_file import recognize_file
+    from assistant.listening.recognize_file import recognize_file, wav_info
     from assistant.vocabulary import load_vocabulary
 
+    dialog = load_dialog()
     try:
+        info = wav_info(wav)
         listen = _listen_settings(engine, model_path, _config())
         recognizer = open_recognizer(listen, _env_model())
         spotter = stop_spotter_or_notice(listen, _stderr_line)
-        for found in recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter):
-            click.echo(json.dumps(found))
+        rate = recognizer.sample_rate
+        channels = dialog.line("recognize.mono") if info.channels == 1 else dialog.line(
+            "recognize.channels", count=info.channels)
+        _stderr_line(dialog.line("recognize.read", path=wav, seconds=info.seconds,
+                                 rate=info.rate_hertz, bits=8 * info.sample_bytes,
+                                 channels=channels))
+        _stderr_line(dialog.line(
+            "recognize.converted" if info.converted_for(rate) else "recognize.as_is", rate=rate))
+        if info.rate_hertz < rate:
+            _stderr_line(dialog.line("recognize.low_rate", rate=info.rate_hertz,
+                                     limit=info.rate_hertz // 2, wanted=rate))
+        found = recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter)
+        for command in found:
+            click.echo(json.dumps(command))
+        if not found:
+            _stderr_line(dialog.line("recognize.nothing", engine=recognizer.name))
     except AssistantError as exc:
         _fail(exc)
 
