@@ -23,7 +23,7 @@ from assistant.remembered import open_start
 from assistant.routines import load_routine
 from assistant.runner import run_session
 from assistant.screen.level import MicLevel
-from assistant.session import Command, Session
+from assistant.session import VALIDITY, Command, Session
 from assistant.session_memory import record_session
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings, SpeechSettings
 from assistant.speech.voice_choice import installed_voice
@@ -157,6 +157,17 @@ def _open_listener(
     return listener
 
 
+def follow_valid(
+    events: EventLog, session: Session, follow: Callable[[frozenset[str]], None]
+) -> None:
+    """The recognizer's grammar: what the session understands now, and after every change
+    (the screen's hint follows the same events)."""
+    events.subscribe(
+        lambda e: follow(session.valid_intents()) if e["type"] in VALIDITY else None
+    )
+    follow(session.valid_intents())
+
+
 def run_guided_session(
     wanted: SessionSettings,
     given: tuple[bool, bool],
@@ -225,11 +236,7 @@ def run_guided_session(
                 listen, options, vocabulary, inbox, events, voice, playback, dialog, stack, level
             )
         if listener is not None:
-            follow = listener.follow
-            events.subscribe(
-                lambda e: follow(session.valid_intents()) if e["type"] == "state" else None
-            )
-            follow(session.valid_intents())
+            follow_valid(events, session, listener.follow)
         else:
             _notice(dialog.line("notice.keyboard"))
         start_text_input(stdin, vocabulary, inbox)

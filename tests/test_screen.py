@@ -18,13 +18,15 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from assistant.app import RunOptions, run_guided_session
+from assistant.app import RunOptions, follow_valid, run_guided_session
 from assistant.dialog import load_dialog
+from assistant.routines import load_routine
 from assistant.safety import ScreeningPlan
 from assistant.screen.level import FLOOR_DBFS, MicLevel, block_dbfs
 from assistant.screen.live import LiveScreen
 from assistant.screen.model import ScreenModel
-from assistant.screen.view import render
+from assistant.screen.view import SEPARATOR, hint, render
+from assistant.session_screening import ResumeOffer
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings
 from assistant.vocabulary import load_vocabulary
 from tests.fakes import Harness, make_session
@@ -228,3 +230,67 @@ def test_a_spoken_session_on_a_terminal_shows_the_screen(room: Room, home: Path)
     assert "Quick" in text and DIALOG.line("screen.listening", engine="pocketsphinx") in text
     assert DIALOG.line("screen.typed_accepted", phrase="end session",
                        did=VOCABULARY.get("end_session").help) in text
+
+
+def hint_intents(line: str) -> list[str]:
+    """The intents a hint line offers, by their first phrase, in order."""
+    prefix = DIALOG.line("screen.hint", commands="")
+    words = line.strip(" │").split(prefix.strip(), 1)[1].strip().rstrip(".")
+    first = {i.phrases[0]: i.name for i in VOCABULARY.intents}
+    return [first[w] for w in words.split(SEPARATOR) if w]
+
+
+def test_the_hint_lists_exactly_what_the_grammar_understands_in_every_state() -> None:
+    """Every state, and in screening every prompt: the hint (with room for all) names the
+    intents of the recognizer's grammar, no more, no fewer; on 80 columns, those that fit,
+    the prompt's answers first."""
+    offer = ResumeOffer(7, "quick", load_routine("quick"), "self", 2)
+    h = make_session("quick", screening=ScreeningPlan(ask=True), offer=offer, mode=None)
+    model = screen_for(h)
+    followed: list[frozenset[str]] = []
+    follow_valid(h.events, h.session, followed.append)
+    seen: set[str] = set()
+
+    def check(where: str, leading: tuple[str, ...] = ()) -> None:
+        snap = model.snapshot()
+        grammar = followed[-1]
+        assert set(VOCABULARY.phrases_for(grammar)) == set(VOCABULARY.phrases_for(snap.valid))
+        wide = hint_intents(hint(snap.valid, DIALOG, VOCABULARY, 10_000, snap.awaiting))
+        assert set(wide) == grammar, where
+        narrow = hint_intents(hint_line(shown(model)))
+        assert set(narrow) <= grammar, where
+        assert tuple(narrow[: len(leading)]) == leading, where
+        seen.add(where)
+
+    check("ready")
+    h.session.begin()
+    check("offer", ("yes", "no"))
+    h.say("no")
+    assert h.session.phase == "mode"
+    check("mode", ("myself", "partner"))
+    assert not {"yes", "no"} & followed[-1], "myself or partner? is not a yes/no question"
+    h.say("myself")
+    check("questions", ("yes", "no"))
+    h.say("yes")
+    while not h.session.awaiting_choice:
+        h.say("no")
+    check("choice", ("gently", "end_session"))
+    assert not {"yes", "no"} & followed[-1], "end session or continue gently? takes no yes"
+    h.say("pause")
+    check("paused during the choice")
+    h.say("resume")
+    h.say("continue gently")
+    assert h.session.state_name == "running"
+    check("running")
+    h.say("pause")
+    check("paused")
+    h.say("stop")
+    check("stopped")
+    h.say("resume")
+    while h.session.state_name != "switching":
+        h.say("skip")
+    check("switching")
+    h.say("end session")
+    assert h.session.state_name == "finished"
+    check("finished")
+    assert len(seen) == 11
