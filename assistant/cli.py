@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -69,6 +70,14 @@ SAVE_DEVICES_OPTION = click.option(
 
 def _stderr_line(text: str) -> None:
     click.echo(text, err=True)
+
+
+class _Terminated(Exception):
+    """SIGTERM during a session: it ends the way Ctrl-C does, everything closed."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _fail(exc: AssistantError) -> None:
@@ -189,6 +198,7 @@ def start(
     from assistant.app import RunOptions, run_guided_session
     from assistant.speech.voice_choice import check_voice
 
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         config = _config()
         use_last_routine = routine_name is None and config.routine is None
@@ -240,9 +250,11 @@ def start(
         )
     except AssistantError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        click.echo("Session interrupted.", err=True)
-        sys.exit(130)
+    except (KeyboardInterrupt, _Terminated) as exc:
+        from assistant.dialog import load_dialog
+
+        click.echo(load_dialog().line("notice.interrupted"), err=True)
+        sys.exit(143 if isinstance(exc, _Terminated) else 130)
 
 
 @cli.command()
