@@ -8,8 +8,9 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from assistant.chatter import chatter_to
 from assistant.clock import MonotonicClock
 from assistant.dialog import Dialog, load_dialog
 from assistant.errors import AudioUnavailable
@@ -30,6 +31,9 @@ from assistant.speech.voice_choice import installed_voice
 from assistant.text_input import start_text_input
 from assistant.vocabulary import Vocabulary, load_vocabulary
 
+if TYPE_CHECKING:
+    from assistant.screen.typing import TerminalTyping
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -41,6 +45,8 @@ class RunOptions:
     output_device: str | int | None = None
     volume: float | None = None
     """Starting volume from the config; remembered louder/quieter steps apply on top."""
+    chatter_log: Path | None = None
+    """Where fd 2 goes for the session (C libraries' chatter); None: left alone."""
 
 
 def _notice(text: str) -> None:
@@ -186,6 +192,7 @@ def run_guided_session(
     dialog = load_dialog()
     inbox: queue.Queue[Command] = queue.Queue()
     with ExitStack() as stack:
+        stack.enter_context(chatter_to(options.chatter_log))  # first in, so last out
         start, memory = open_start(remember, wanted, speech_flags, given, dialog, _notice)
         if memory is not None:
             stack.callback(memory.close)
@@ -239,12 +246,33 @@ def run_guided_session(
             follow_valid(events, session, listener.follow)
         else:
             _notice(dialog.line("notice.keyboard"))
-        start_text_input(stdin, vocabulary, inbox)
+        typing = _terminal_typing(stdin, vocabulary, inbox, stack) if show_screen else None
+        if typing is None:
+            start_text_input(stdin, vocabulary, inbox)
         if show_screen:
-            shown = (events, level, listener, stack, stdout)
+            shown = (events, level, listener, typing, stack, stdout)
             _show_screen(session, listen, options, vocabulary, *shown)
         run_session(session, inbox)
     return session
+
+
+def _terminal_typing(
+    stdin: TextIO, vocabulary: Vocabulary, inbox: queue.Queue[Command], stack: ExitStack
+) -> TerminalTyping | None:
+    """Keys read under the live screen, when the input is a terminal (else None: lines)."""
+    import termios
+
+    from assistant.screen.typing import TerminalTyping
+
+    try:
+        if not stdin.isatty():
+            return None
+        typing = TerminalTyping(stdin.fileno(), vocabulary, inbox)
+        typing.start()
+    except (OSError, ValueError, termios.error):
+        return None
+    stack.callback(typing.stop)
+    return typing
 
 
 def _with_options(speech: SpeechSettings, volume_steps: int, options: RunOptions) -> SpeechSettings:
@@ -265,6 +293,7 @@ def _show_screen(
     events: EventLog,
     level: MicLevel | None,
     listener: Listener | None,
+    typing: TerminalTyping | None,
     stack: ExitStack,
     stdout: TextIO,
 ) -> None:
@@ -274,7 +303,8 @@ def _show_screen(
     from assistant.screen.model import ScreenModel
 
     engine = describe_engine(listen, options.env_model).name if listener is not None else None
-    model = ScreenModel(session, engine, level.dbfs if level is not None else None)
+    model = ScreenModel(session, engine, level.dbfs if level is not None else None,
+                        (lambda: typing.text) if typing is not None else None)
     events.subscribe(model.on_event)
     screen = LiveScreen(model, vocabulary, stdout)
     screen.start()

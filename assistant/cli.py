@@ -30,6 +30,8 @@ MODEL_ENV = "MASSAGE_ASSISTANT_MODEL"
 HOME_ENV = "MASSAGE_ASSISTANT_HOME"
 PROJECT_MODELS = Path(__file__).resolve().parents[1] / "models"
 STOP_MODEL = PROJECT_MODELS / "microwakeword-stop" / "stop.json"
+SESSION_LOG = "session.log"
+"""What C libraries (ALSA, PortAudio) write to stderr during a session lands here."""
 T = TypeVar("T")
 
 
@@ -169,7 +171,8 @@ def routines() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Keep microphone.wav, heard.wav (what the recognizer got) and echo_inputs.bin "
-    "(for scripts/replay_echo.py) in this folder.",
+    "(for scripts/replay_echo.py) in this folder, and session.log (what sound libraries "
+    "wrote to stderr).",
 )
 def start(
     routine_name: str | None,
@@ -234,6 +237,7 @@ def start(
             live_screen=_wants_screen(plain, config),
             output_device=output,
             volume=config.volume,
+            chatter_log=(save_audio or _home()) / SESSION_LOG,
         )
         memory = MemorySettings(
             folder=_home(), resume=resume, use_last_routine=use_last_routine

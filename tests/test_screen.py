@@ -294,3 +294,100 @@ def test_the_hint_lists_exactly_what_the_grammar_understands_in_every_state() ->
     assert h.session.state_name == "finished"
     check("finished")
     assert len(seen) == 11
+
+
+def emulate(output: bytes, rows: int = 200) -> list[str]:
+    """What a terminal shows after `output`: text, CR, LF and the few controls rich's
+    live display uses (erase line, cursor up; colours and cursor hiding are ignored)."""
+    screen = [[" "] * 100 for _ in range(rows)]
+    row = col = 0
+    text = output.decode(errors="replace")
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\x1b" and i + 1 < len(text) and text[i + 1] == "[":
+            end = i + 2
+            while end < len(text) and not text[end].isalpha():
+                end += 1
+            args, command = text[i + 2 : end], text[end]
+            if command == "K":
+                screen[row] = [" "] * 100
+            elif command == "A":
+                row = max(row - int(args or 1), 0)
+            i = end + 1
+            continue
+        if char == "\r":
+            col = 0
+        elif char == "\n":
+            row += 1
+        elif char.isprintable() and col < 100:
+            screen[row][col] = char
+            col += 1
+        i += 1
+    return [line for line in ("".join(cells).rstrip() for cells in screen) if line]
+
+
+def run_on_terminal(
+    room: Room, home: Path, keys: list[tuple[float, bytes]]
+) -> tuple[bytes, list[int]]:
+    """The real program with stdin, stdout and stderr on one pseudo-terminal, as in a
+    terminal window; `keys` are typed after the screen is up, each after its pause (the
+    last must end the session). Returns the output and how much of it came before each
+    key was typed."""
+    leader, follower = pty.openpty()
+    env = {**room.env, "MASSAGE_ASSISTANT_HOME": str(home), "COLUMNS": "80", "LINES": "24"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "start", "--routine", "quick"],
+        env=env, stdin=follower, stdout=follower, stderr=follower,
+    )
+    os.close(follower)
+    seen = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    hint = DIALOG.line("screen.hint", commands="").encode()
+    try:
+        deadline = time.monotonic() + 60
+        while hint not in seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        marks = []
+        for pause, typed in keys:
+            time.sleep(pause)
+            marks.append(len(seen))
+            os.write(leader, typed)
+        assert proc.wait(timeout=60) == 0
+        reader.join(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        os.close(leader)
+    return bytes(seen), marks
+
+
+def test_typing_under_the_live_screen_keeps_one_clean_panel(room: Room, home: Path) -> None:
+    """Typed keys are not echoed below the screen (that left a stale top border on each
+    redraw): the line being typed shows inside the panel, and Enter sends it."""
+    keys = [(0.5, b"pau"), (1.0, b"se\r"), (1.0, b"sl"), (1.0, b"\x15end session\r")]
+    output, marks = run_on_terminal(room, home, keys)
+    for upto, typing, typed in [(marks[-1], "sl", "pause"), (len(output), "", "end session")]:
+        shown = emulate(output[:upto])
+        assert sum(line.startswith("╭") for line in shown) == 1, "\n".join(shown)
+        top = next(i for i, line in enumerate(shown) if line.startswith("╭"))
+        assert all(line[0] in "│╰" for line in shown[top + 1 :]), "\n".join(shown)
+        panel = " ".join(shown[top:])
+        intent = VOCABULARY.intent_for(typed)
+        assert intent is not None
+        assert DIALOG.line("screen.typed_accepted", phrase=typed,
+                           did=VOCABULARY.get(intent[0]).help) in panel, "\n".join(shown)
+        assert DIALOG.line("screen.typing", text=typing) in panel, "\n".join(shown)

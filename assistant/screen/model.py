@@ -90,6 +90,8 @@ class Snapshot:
     valid: frozenset[str]
     awaiting: str | None = None
     """The prompt waiting for a reply (session_screening's phase): its answers come first."""
+    typing: str | None = None
+    """The line being typed on the terminal; None: keys are not read by the screen."""
 
 
 class ScreenModel:
@@ -98,10 +100,12 @@ class ScreenModel:
         session: SessionView,
         engine: str | None = None,
         mic_level: Callable[[], float | None] | None = None,
+        typing: Callable[[], str] | None = None,
     ) -> None:
         self.session = session
         self.engine = engine
         self.mic_level = mic_level
+        self.typing = typing
         self._lock = threading.Lock()
         self._instruction: str | None = None
         self._latest: str | None = None
@@ -162,6 +166,7 @@ class ScreenModel:
             heard=heard,
             valid=valid,
             awaiting=awaiting,
+            typing=self.typing() if self.typing is not None else None,
         )
 
 

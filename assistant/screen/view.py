@@ -65,6 +65,7 @@ def render(snap: Snapshot, dialog: Dialog, vocabulary: Vocabulary, width: int) -
         ),
         _mic_line(snap, dialog),
         _heard_line(snap.heard, dialog, vocabulary),
+        *_typing_line(snap.typing, dialog),
         Text(),
         Text(hint(snap.valid, dialog, vocabulary, inner, snap.awaiting), style="cyan",
              no_wrap=True),
@@ -134,6 +135,14 @@ def _mic_line(snap: Snapshot, dialog: Dialog) -> Text:
     text.append("▯" * (METER_CELLS - lit), style="grey50")
     text.append("  " + dialog.line("screen.listening", engine=snap.engine))
     return text
+
+
+def _typing_line(typing: str | None, dialog: Dialog) -> list[Text]:
+    """Typed keys are drawn here, on a line of their own: the terminal does not echo them."""
+    if typing is None:
+        return []
+    return [Text(dialog.line("screen.typing", text=typing), style="bold", no_wrap=True,
+                 overflow="ellipsis")]
 
 
 def _heard_line(heard: HeardLine | None, dialog: Dialog, vocabulary: Vocabulary) -> Text:
