@@ -8,8 +8,9 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from assistant.chatter import chatter_to
 from assistant.clock import MonotonicClock
 from assistant.dialog import Dialog, load_dialog
 from assistant.errors import AudioUnavailable
@@ -23,12 +24,15 @@ from assistant.remembered import open_start
 from assistant.routines import load_routine
 from assistant.runner import run_session
 from assistant.screen.level import MicLevel
-from assistant.session import Command, Session
+from assistant.session import VALIDITY, Command, Session
 from assistant.session_memory import record_session
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings, SpeechSettings
 from assistant.speech.voice_choice import installed_voice
 from assistant.text_input import start_text_input
 from assistant.vocabulary import Vocabulary, load_vocabulary
+
+if TYPE_CHECKING:
+    from assistant.screen.typing import TerminalTyping
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class RunOptions:
     output_device: str | int | None = None
     volume: float | None = None
     """Starting volume from the config; remembered louder/quieter steps apply on top."""
+    chatter_log: Path | None = None
+    """Where fd 2 goes for the session (C libraries' chatter); None: left alone."""
 
 
 def _notice(text: str) -> None:
@@ -162,6 +168,17 @@ def _open_listener(
     return listener
 
 
+def follow_valid(
+    events: EventLog, session: Session, follow: Callable[[frozenset[str]], None]
+) -> None:
+    """The recognizer's grammar: what the session understands now, and after every change
+    (the screen's hint follows the same events)."""
+    events.subscribe(
+        lambda e: follow(session.valid_intents()) if e["type"] in VALIDITY else None
+    )
+    follow(session.valid_intents())
+
+
 def run_guided_session(
     wanted: SessionSettings,
     given: tuple[bool, bool],
@@ -180,6 +197,7 @@ def run_guided_session(
     dialog = load_dialog()
     inbox: queue.Queue[Command] = queue.Queue()
     with ExitStack() as stack:
+        stack.enter_context(chatter_to(options.chatter_log))  # first in, so last out
         start, memory = open_start(remember, wanted, speech_flags, given, dialog, _notice)
         if memory is not None:
             stack.callback(memory.close)
@@ -230,19 +248,36 @@ def run_guided_session(
                 listen, options, vocabulary, inbox, events, voice, playback, dialog, stack, level
             )
         if listener is not None:
-            follow = listener.follow
-            events.subscribe(
-                lambda e: follow(session.valid_intents()) if e["type"] == "state" else None
-            )
-            follow(session.valid_intents())
+            follow_valid(events, session, listener.follow)
         else:
             _notice(dialog.line("notice.keyboard"))
-        start_text_input(stdin, vocabulary, inbox)
+        typing = _terminal_typing(stdin, vocabulary, inbox, stack) if show_screen else None
+        if typing is None:
+            start_text_input(stdin, vocabulary, inbox)
         if show_screen:
-            shown = (events, level, listener, stack, stdout)
+            shown = (events, level, listener, typing, stack, stdout)
             _show_screen(session, listen, options, vocabulary, *shown)
         run_session(session, inbox)
     return session
+
+
+def _terminal_typing(
+    stdin: TextIO, vocabulary: Vocabulary, inbox: queue.Queue[Command], stack: ExitStack
+) -> TerminalTyping | None:
+    """Keys read under the live screen, when the input is a terminal (else None: lines)."""
+    import termios
+
+    from assistant.screen.typing import TerminalTyping
+
+    try:
+        if not stdin.isatty():
+            return None
+        typing = TerminalTyping(stdin.fileno(), vocabulary, inbox)
+        typing.start()
+    except (OSError, ValueError, termios.error):
+        return None
+    stack.callback(typing.stop)
+    return typing
 
 
 def _with_options(speech: SpeechSettings, volume_steps: int, options: RunOptions) -> SpeechSettings:
@@ -263,6 +298,7 @@ def _show_screen(
     events: EventLog,
     level: MicLevel | None,
     listener: Listener | None,
+    typing: TerminalTyping | None,
     stack: ExitStack,
     stdout: TextIO,
 ) -> None:
@@ -272,7 +308,8 @@ def _show_screen(
     from assistant.screen.model import ScreenModel
 
     engine = describe_engine(listen, options.env_model).name if listener is not None else None
-    model = ScreenModel(session, engine, level.dbfs if level is not None else None)
+    model = ScreenModel(session, engine, level.dbfs if level is not None else None,
+                        (lambda: typing.text) if typing is not None else None)
     events.subscribe(model.on_event)
     screen = LiveScreen(model, vocabulary, stdout)
     screen.start()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import TypeVar
 import click
 
 from assistant.config_file import CONFIG_NAME, Config, load_config
+from assistant.dialog import Dialog
 from assistant.errors import AssistantError
 from assistant.routines import builtin_names, load_routine
 from assistant.settings import (
@@ -28,6 +31,8 @@ HOME_ENV = "MASSAGE_ASSISTANT_HOME"
 PROJECT_MODELS = Path(__file__).resolve().parents[1] / "models"
 STOP_MODEL = PROJECT_MODELS / "microwakeword-stop" / "stop.json"
 WORD_MODEL = PROJECT_MODELS / "word-classifier" / "weights.npz"
+SESSION_LOG = "session.log"
+"""What C libraries (ALSA, PortAudio) write to stderr during a session lands here."""
 T = TypeVar("T")
 
 
@@ -70,14 +75,28 @@ def _stderr_line(text: str) -> None:
     click.echo(text, err=True)
 
 
+class _Terminated(Exception):
+    """SIGTERM during a session: it ends the way Ctrl-C does, everything closed."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def _fail(exc: AssistantError) -> None:
     click.echo(f"massage-assistant: {exc}", err=True)
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True
+)
+@click.version_option(package_name="massage-assistant", prog_name="massage-assistant")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Offline, hands-free, voice-guided foot massage coach."""
+    if ctx.invoked_subcommand is None:  # asking what there is is not a mistake: exit 0
+        click.echo(ctx.get_help())
 
 
 @cli.command()
@@ -153,7 +172,8 @@ def routines() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Keep microphone.wav, heard.wav (what the recognizer got) and echo_inputs.bin "
-    "(for scripts/replay_echo.py) in this folder.",
+    "(for scripts/replay_echo.py) in this folder, and session.log (what sound libraries "
+    "wrote to stderr).",
 )
 def start(
     routine_name: str | None,
@@ -182,6 +202,7 @@ def start(
     from assistant.app import RunOptions, run_guided_session
     from assistant.speech.voice_choice import check_voice
 
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         config = _config()
         use_last_routine = routine_name is None and config.routine is None
@@ -217,6 +238,7 @@ def start(
             live_screen=_wants_screen(plain, config),
             output_device=output,
             volume=config.volume,
+            chatter_log=(save_audio or _home()) / SESSION_LOG,
         )
         memory = MemorySettings(
             folder=_home(), resume=resume, use_last_routine=use_last_routine
@@ -233,9 +255,11 @@ def start(
         )
     except AssistantError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        click.echo("Session interrupted.", err=True)
-        sys.exit(130)
+    except (KeyboardInterrupt, _Terminated) as exc:
+        from assistant.dialog import load_dialog
+
+        click.echo(load_dialog().line("notice.interrupted"), err=True)
+        sys.exit(143 if isinstance(exc, _Terminated) else 130)
 
 
 @cli.command()
@@ -246,22 +270,39 @@ def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
     """Treat WAV as one microphone stream; print a JSON line per command heard."""
     import json
 
+    from assistant.dialog import load_dialog
     from assistant.listening.engines import (
         open_recognizer,
         short_words_or_notice,
         stop_spotter_or_notice,
     )
-    from assistant.listening.recognize_file import recognize_file
+    from assistant.listening.recognize_file import recognize_file, wav_info
     from assistant.vocabulary import load_vocabulary
 
+    dialog = load_dialog()
     try:
+        info = wav_info(wav)
         listen = _listen_settings(engine, model_path, _config())
         recognizer = open_recognizer(listen, _env_model())
         spotter = stop_spotter_or_notice(listen, _stderr_line)
+        rate = recognizer.sample_rate
+        channels = dialog.line("recognize.mono") if info.channels == 1 else dialog.line(
+            "recognize.channels", count=info.channels)
+        _stderr_line(dialog.line("recognize.read", path=wav, seconds=info.seconds,
+                                 rate=info.rate_hertz, bits=8 * info.sample_bytes,
+                                 channels=channels))
+        _stderr_line(dialog.line(
+            "recognize.converted" if info.converted_for(rate) else "recognize.as_is", rate=rate))
+        if info.rate_hertz < rate:
+            _stderr_line(dialog.line("recognize.low_rate", rate=info.rate_hertz,
+                                     limit=info.rate_hertz // 2, wanted=rate))
         words = short_words_or_notice(listen, _stderr_line)
-        for found in recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter,
-                                    short_words=words):
-            click.echo(json.dumps(found))
+        found = recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter,
+                               short_words=words)
+        for command in found:
+            click.echo(json.dumps(command))
+        if not found:
+            _stderr_line(dialog.line("recognize.nothing", engine=recognizer.name))
     except AssistantError as exc:
         _fail(exc)
 
@@ -297,13 +338,28 @@ def download_model(dest: Path) -> None:
 @RATE_OPTION
 def say(text: str, out: Path | None, voice: str | None, rate: int | None) -> None:
     """Speak TEXT aloud (or write it to a WAV file): handy for choosing a voice."""
+    from assistant.dialog import load_dialog
     from assistant.speech.say_command import say_text
 
     try:
+        if out is not None and not out.parent.is_dir():  # before the speech is rendered
+            code = errno.ENOTDIR if out.parent.exists() else errno.ENOENT
+            raise OSError(code, os.strerror(code), str(out.parent))
         settings = SpeechSettings(voice=voice)
         say_text(text, settings if rate is None else replace(settings, rate_wpm=rate), out)
     except AssistantError as exc:
         _fail(exc)
+    except OSError as exc:
+        if out is None:
+            raise
+        _fail(AssistantError(_cannot_write(load_dialog(), out, exc)))
+
+
+def _cannot_write(dialog: Dialog, path: Path, exc: OSError) -> str:
+    """One line naming the file and why, for a path the user gave (or implied)."""
+    reason = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+    return dialog.line("cannot_write", path=path, reason=reason, where=where)
 
 
 @cli.command()
@@ -567,8 +623,11 @@ def config_command(path_only: bool, init: bool) -> None:
         if path.exists():
             click.echo(dialog.line("config.exists", path=path))
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(example_text(), encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(example_text(), encoding="utf-8")
+        except OSError as exc:
+            _fail(AssistantError(_cannot_write(dialog, path, exc)))
         click.echo(dialog.line("config.created", path=path))
         return
     click.echo(dialog.line("config.file", path=path))

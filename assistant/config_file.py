@@ -81,24 +81,33 @@ class Key:
     check: Check
     about: str
     """What it sets, for `massage-assistant config`."""
+    example: str
+    """A valid value as TOML writes it: `config --init` comments it out, ready to use."""
 
 
 KEYS: tuple[Key, ...] = (
-    Key("session.routine", "routine", _text, "built-in routine name or path of a .toml file"),
-    Key("session.mode", "mode", _choice(*MODES), "self or partner"),
-    Key("session.pressure", "pressure", _choice(*PRESSURES), "light, medium or firm"),
-    Key("session.pace", "pace", _choice(*PACES), "slow, normal or fast"),
-    Key("speech.voice", "voice", _text, "voice id or name (massage-assistant voices)"),
-    Key("speech.rate", "rate", _whole(80, 300), "words per minute, 80 to 300"),
-    Key("speech.volume", "volume", _fraction, "starting volume, 0.05 to 1.0"),
-    Key("speech.chimes", "chimes", _flag, "chimes between steps, true or false"),
-    Key("speech.output", "output_device", _device, "speakers: device name or number"),
-    Key("listen.engine", "engine", _choice(*ENGINES), "auto, vosk or pocketsphinx"),
-    Key("listen.model", "model", _text, "folder of a vosk model"),
-    Key("listen.input", "input_device", _device, "microphone: device name or number"),
+    Key("session.routine", "routine", _text,
+        "built-in routine name or path of a .toml file", '"quick"'),
+    Key("session.mode", "mode", _choice(*MODES), "self or partner", '"self"'),
+    Key("session.pressure", "pressure", _choice(*PRESSURES), "light, medium or firm",
+        '"medium"'),
+    Key("session.pace", "pace", _choice(*PACES), "slow, normal or fast", '"normal"'),
+    Key("speech.voice", "voice", _text, "voice id or name (massage-assistant voices)",
+        '"en-us"'),
+    Key("speech.rate", "rate", _whole(80, 300), "words per minute, 80 to 300", "150"),
+    Key("speech.volume", "volume", _fraction, "starting volume, 0.05 to 1.0", "0.8"),
+    Key("speech.chimes", "chimes", _flag, "chimes between steps, true or false", "true"),
+    Key("speech.output", "output_device", _device, "speakers: device name or number",
+        '"pulse"'),
+    Key("listen.engine", "engine", _choice(*ENGINES), "auto, vosk or pocketsphinx", '"auto"'),
+    Key("listen.model", "model", _text, "folder of a vosk model",
+        '"~/models/vosk-model-small-en-us-0.15"'),
+    Key("listen.input", "input_device", _device, "microphone: device name or number",
+        '"pulse"'),
     Key("listen.barge_in", "barge_in", _flag,
-        "pause the assistant the moment you talk over it, true or false"),
-    Key("screen.live", "live_screen", _flag, "the live screen in a terminal, true or false"),
+        "pause the assistant the moment you talk over it, true or false", "true"),
+    Key("screen.live", "live_screen", _flag, "the live screen in a terminal, true or false",
+        "true"),
 )
 KEY_NAMES = {key.name: key for key in KEYS}
 
@@ -225,5 +234,5 @@ def example_text() -> str:
         if table_name != table:
             table = table_name
             lines += ["", f"[{table}]"]
-        lines.append(f"# {key_name} = ...    # {key.about}")
+        lines.append(f"# {key_name} = {key.example}    # {key.about}")
     return "\n".join(lines) + "\n"

@@ -22,6 +22,9 @@ from assistant.session_states import STATES, TRANSITIONS, State
 from assistant.settings import PRESSURES, Mode, SessionSettings
 from assistant.vocabulary import Vocabulary
 
+VALIDITY = ("state", "awaiting")
+"""Events after which the commands understood may have changed (`valid_intents`)."""
+
 
 @dataclass(frozen=True)
 class Command:
@@ -98,9 +101,14 @@ class Session(ScreeningMixin):
         return self.state == State.FINISHED
 
     def valid_intents(self) -> frozenset[str]:
-        """Commands that make sense now: used for the speech grammar and the help line."""
+        """Commands that make sense now: used for the speech grammar, the help line and the
+        screen's hint. Conditions count: while "myself or partner?" is asked, yes is not one.
+        It changes only with the state or with what is awaited ('state', 'awaiting' events)."""
         triggers = set(self.machine.get_triggers(self.state))
-        return frozenset(i.name for i in self.vocabulary.intents if i.name in triggers)
+        return frozenset(
+            i.name for i in self.vocabulary.intents
+            if i.name in triggers and self.may_trigger(i.name)
+        )
 
     def command(self, cmd: Command) -> None:
         valid = cmd.intent is not None and self.may_trigger(cmd.intent)

@@ -73,8 +73,7 @@ class ScreeningMixin:
         self.plans = plans
         """Per person: ask, or the answers known (updated as questions are answered)."""
         self.offer = offer
-        self.phase: Phase | None = None
-        """What the session is waiting for a reply to, in the screening state."""
+        self._phase: Phase | None = None
         self.answers: dict[str, bool] = {}
         """The answers for the person being massaged now."""
         self.question_index = 0
@@ -85,6 +84,19 @@ class ScreeningMixin:
         self.skip_points = False
         self.welcomed = False
         self._choice_defaulted = False
+
+    @property
+    def phase(self) -> Phase | None:
+        """What the session is waiting for a reply to, in the screening state."""
+        return self._phase
+
+    @phase.setter
+    def phase(self, phase: Phase | None) -> None:
+        """A new prompt changes what is understood (yes/no, myself/partner...) without a
+        change of state: the 'awaiting' event lets the grammar and the screen follow."""
+        if phase != self._phase:
+            self._phase = phase
+            self.events.emit("awaiting", reply=phase)
 
     @property
     def awaiting_choice(self) -> bool:

@@ -17,13 +17,20 @@ def start_text_input(
 
     def read() -> None:
         for line in stream:
-            words = line.strip()
-            if not words:
-                continue
-            match = vocabulary.intent_for(words)
-            intent, phrase = match if match else (None, words)
-            inbox.put(Command(intent, phrase, "text"))
+            command = typed_command(line, vocabulary)
+            if command is not None:
+                inbox.put(command)
 
     thread = threading.Thread(target=read, name="text-input", daemon=True)
     thread.start()
     return thread
+
+
+def typed_command(line: str, vocabulary: Vocabulary) -> Command | None:
+    """A typed line as a command (intent None when it is none); None for a blank line."""
+    words = line.strip()
+    if not words:
+        return None
+    match = vocabulary.intent_for(words)
+    intent, phrase = match if match else (None, words)
+    return Command(intent, phrase, "text")

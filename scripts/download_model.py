@@ -62,7 +62,8 @@ def fetch(url: str, target: Path, expected_bytes: int | None) -> str:
         reason = getattr(exc, "reason", exc)
         raise DownloadError(
             f"could not reach {url} ({reason}); are you offline? Connect to the internet "
-            "once, or download the zip elsewhere and pass --url file:///path/to/it.zip"
+            f"once, or fetch {url} on another machine and unzip it into {target.parent} "
+            "(`massage-assistant start --model FOLDER` uses a model unzipped anywhere)"
         ) from exc
     digest = hashlib.sha256()
     done = 0

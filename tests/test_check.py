@@ -216,6 +216,29 @@ def test_a_quiet_microphone_is_reported_with_its_level() -> None:
     assert DIALOG.line("check.level", peak=-63, floor=-63).split(":")[0] in out
 
 
+def asked_to_say_stop(out: str) -> int:
+    return sum("say “stop”" in line.lower() for line in out.splitlines())
+
+
+@pytest.mark.parametrize(("stop_as", "tries"), [("stop", 1), (None, 2)])
+def test_each_try_asks_for_stop_once(stop_as: str | None, tries: int) -> None:
+    _, out, _ = run_check(recognizer=ScriptedRecognizer(stop_as=stop_as))
+    assert asked_to_say_stop(out) == tries, out
+
+
+@pytest.mark.parametrize("amplitude", [0.001, 1.0])
+def test_a_wrong_level_and_a_missed_stop_give_one_consistent_fix(amplitude: float) -> None:
+    """Overloaded (sit further away) or hardly heard (come closer): the missed "stop"
+    points to that advice instead of adding "louder, closer" of its own."""
+    _, out, _ = run_check(recognizer=ScriptedRecognizer(stop_as=None), amplitude=amplitude)
+    level = "check.level_low" if amplitude < 0.01 else "check.level_high"
+    assert DIALOG.line(level, peak=0).split("(")[0] in out
+    assert DIALOG.line("check.stop_missed") in out
+    assert DIALOG.line("check.stop_fix_level") in out
+    assert DIALOG.line("check.stop_fix") not in out
+    assert not ("further away" in out and "closer" in out), out
+
+
 def test_in_the_room_the_line_is_played_and_stop_is_listened_for(
     room: Room, home: Path
 ) -> None:

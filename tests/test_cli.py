@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,45 @@ def test_an_events_file_that_cannot_be_written_is_one_clear_line(tmp_path: Path)
     proc = refused("--routine", "quick", "--events", str(missing))
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(missing) in lines[0] and "events file" in lines[0]
+
+
+def run_program(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PROGRAM, *args], capture_output=True, text=True, timeout=60,
+                          env=env)
+
+
+def test_the_bare_command_prints_help_and_exits_zero() -> None:
+    proc = run_program()
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage:" in proc.stdout and "start" in proc.stdout
+
+
+def test_version_prints_the_package_version() -> None:
+    from importlib.metadata import version
+
+    proc = run_program("--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith(version("massage-assistant"))
+
+
+def one_line_refusal(proc: subprocess.CompletedProcess[str], path: Path) -> None:
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0], proc.stderr
+
+
+def test_config_init_under_a_file_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "f").touch()
+    home = tmp_path / "f" / "sub"
+    proc = run_program("config", "--init",
+                       env={**os.environ, "MASSAGE_ASSISTANT_HOME": str(home)})
+    one_line_refusal(proc, home / "config.toml")
+
+
+def test_say_into_a_missing_folder_is_one_clear_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent" / "x.wav"
+    one_line_refusal(run_program("say", "hi", "--out", str(missing)), missing)
+    (tmp_path / "f").touch()
+    under_a_file = tmp_path / "f" / "x.wav"
+    one_line_refusal(run_program("say", "hi", "--out", str(under_a_file)), under_a_file)

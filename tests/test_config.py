@@ -160,3 +160,21 @@ def test_a_session_with_a_bad_config_stops_with_one_line(home: Path) -> None:
                           text=True, timeout=30)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert str(path) in proc.stderr and "session.mode" in proc.stderr
+
+
+def test_every_commented_key_loads_once_uncommented(home: Path) -> None:
+    """`config --init`, then any one line uncommented (or all of them): a valid config
+    that sets exactly that key."""
+    assert CliRunner().invoke(cli, ["config", "--init"]).exit_code == 0
+    written = (home / CONFIG_NAME).read_text()
+    lines = written.splitlines()
+    commented = [i for i, line in enumerate(lines)
+                 if line.startswith("# ") and " = " in line.split("#")[1]]
+    assert len(commented) == len(KEYS)
+    for i, key in zip(commented, KEYS, strict=True):
+        one = [line[2:] if n == i else line for n, line in enumerate(lines)]
+        path = write(home, "\n".join(one) + "\n")
+        assert [name for name, _ in load_config(path).set_values()] == [key.name], lines[i]
+    every = [line[2:] if n in commented else line for n, line in enumerate(lines)]
+    path = write(home, "\n".join(every) + "\n")
+    assert [name for name, _ in load_config(path).set_values()] == [k.name for k in KEYS]

@@ -151,3 +151,31 @@ def test_force_replaces_an_existing_model(tmp_path: Path) -> None:
     assert dm.main(["--url", archive.as_uri(), "--dest", str(dest), "--force"]) == 0
     assert (dest / "vosk-model-tiny" / "am" / "final.mdl").read_bytes() == b"newer"
     assert leftovers(dest) == ["vosk-model-tiny"]
+
+
+def test_offline_hint_names_only_options_that_exist(tmp_path: Path) -> None:
+    """The real `massage-assistant download-model`, kept off the network by a proxy that
+    refuses: every option its hint suggests is one the named command has."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    dest = tmp_path / "models"
+    env = {**os.environ, "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+           "no_proxy": "", "NO_PROXY": ""}
+    program = [sys.executable, "-m", "assistant"]
+    proc = subprocess.run([*program, "download-model", "--dest", str(dest)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    hint = proc.stderr.strip().splitlines()[-1]
+    assert "offline" in hint
+    suggested = re.findall(r"`massage-assistant ([a-z-]+) ((?:--[a-z-]+ ?[A-Z]*\s*)+)`", hint)
+    mentioned = set(re.findall(r"--[a-z-]+", hint))
+    assert mentioned == {o for _, opts in suggested for o in re.findall(r"--[a-z-]+", opts)}
+    for command, options in suggested:
+        helped = subprocess.run([*program, command, "--help"], capture_output=True, text=True,
+                                timeout=60).stdout
+        for option in re.findall(r"--[a-z-]+", options):
+            assert option in helped, f"{command} has no {option}"
+    assert str(dest) in hint, "where to unzip it by hand"

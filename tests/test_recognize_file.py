@@ -173,3 +173,31 @@ def test_a_long_recording_yields_its_commands_in_order_on_time(tmp_path: Path) -
     for f, p in zip(found, truth, strict=True):
         assert abs(float(f["start"]) - p.start_s) <= 0.7  # type: ignore[arg-type]
         assert abs(float(f["end"]) - p.end_s) <= 0.7  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("rate", "converted"), [(8000, True), (16000, False)])
+def test_the_program_says_what_it_read_and_that_nothing_was_heard(
+    tmp_path: Path, rate: int, converted: bool
+) -> None:
+    """`massage-assistant recognize` on quiet hiss: no JSON line, and stderr says why."""
+    import subprocess
+    import sys
+
+    from assistant.dialog import load_dialog
+
+    dialog = load_dialog()
+    hiss = np.random.default_rng(0).normal(0, 30, 2 * rate).astype("<i2")
+    path = write(tmp_path / "quiet.wav", hiss, rate, 2, 1)
+    proc = subprocess.run([sys.executable, "-m", "assistant", "recognize", str(path),
+                           "--engine", "pocketsphinx"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    err = proc.stderr
+    assert dialog.line("recognize.read", path=path, seconds=2.0, rate=rate, bits=16,
+                       channels=dialog.line("recognize.mono")) in err
+    told = dialog.line("recognize.converted" if converted else "recognize.as_is", rate=16000)
+    assert told in err
+    assert (dialog.line("recognize.low_rate", rate=rate, limit=rate // 2, wanted=16000)
+            in err) == (rate < 16000)
+    assert dialog.line("recognize.nothing", engine="pocketsphinx") in err

@@ -18,13 +18,15 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from assistant.app import RunOptions, run_guided_session
+from assistant.app import RunOptions, follow_valid, run_guided_session
 from assistant.dialog import load_dialog
+from assistant.routines import load_routine
 from assistant.safety import ScreeningPlan
 from assistant.screen.level import FLOOR_DBFS, MicLevel, block_dbfs
 from assistant.screen.live import LiveScreen
 from assistant.screen.model import ScreenModel
-from assistant.screen.view import render
+from assistant.screen.view import SEPARATOR, hint, render
+from assistant.session_screening import ResumeOffer
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings
 from assistant.vocabulary import load_vocabulary
 from tests.fakes import Harness, make_session
@@ -228,3 +230,164 @@ def test_a_spoken_session_on_a_terminal_shows_the_screen(room: Room, home: Path)
     assert "Quick" in text and DIALOG.line("screen.listening", engine="pocketsphinx") in text
     assert DIALOG.line("screen.typed_accepted", phrase="end session",
                        did=VOCABULARY.get("end_session").help) in text
+
+
+def hint_intents(line: str) -> list[str]:
+    """The intents a hint line offers, by their first phrase, in order."""
+    prefix = DIALOG.line("screen.hint", commands="")
+    words = line.strip(" │").split(prefix.strip(), 1)[1].strip().rstrip(".")
+    first = {i.phrases[0]: i.name for i in VOCABULARY.intents}
+    return [first[w] for w in words.split(SEPARATOR) if w]
+
+
+def test_the_hint_lists_exactly_what_the_grammar_understands_in_every_state() -> None:
+    """Every state, and in screening every prompt: the hint (with room for all) names the
+    intents of the recognizer's grammar, no more, no fewer; on 80 columns, those that fit,
+    the prompt's answers first."""
+    offer = ResumeOffer(7, "quick", load_routine("quick"), "self", 2)
+    h = make_session("quick", screening=ScreeningPlan(ask=True), offer=offer, mode=None)
+    model = screen_for(h)
+    followed: list[frozenset[str]] = []
+    follow_valid(h.events, h.session, followed.append)
+    seen: set[str] = set()
+
+    def check(where: str, leading: tuple[str, ...] = ()) -> None:
+        snap = model.snapshot()
+        grammar = followed[-1]
+        assert set(VOCABULARY.phrases_for(grammar)) == set(VOCABULARY.phrases_for(snap.valid))
+        wide = hint_intents(hint(snap.valid, DIALOG, VOCABULARY, 10_000, snap.awaiting))
+        assert set(wide) == grammar, where
+        narrow = hint_intents(hint_line(shown(model)))
+        assert set(narrow) <= grammar, where
+        assert tuple(narrow[: len(leading)]) == leading, where
+        seen.add(where)
+
+    check("ready")
+    h.session.begin()
+    check("offer", ("yes", "no"))
+    h.say("no")
+    assert h.session.phase == "mode"
+    check("mode", ("myself", "partner"))
+    assert not {"yes", "no"} & followed[-1], "myself or partner? is not a yes/no question"
+    h.say("myself")
+    check("questions", ("yes", "no"))
+    h.say("yes")
+    while not h.session.awaiting_choice:
+        h.say("no")
+    check("choice", ("gently", "end_session"))
+    assert not {"yes", "no"} & followed[-1], "end session or continue gently? takes no yes"
+    h.say("pause")
+    check("paused during the choice")
+    h.say("resume")
+    h.say("continue gently")
+    assert h.session.state_name == "running"
+    check("running")
+    h.say("pause")
+    check("paused")
+    h.say("stop")
+    check("stopped")
+    h.say("resume")
+    while h.session.state_name != "switching":
+        h.say("skip")
+    check("switching")
+    h.say("end session")
+    assert h.session.state_name == "finished"
+    check("finished")
+    assert len(seen) == 11
+
+
+def emulate(output: bytes, rows: int = 200) -> list[str]:
+    """What a terminal shows after `output`: text, CR, LF and the few controls rich's
+    live display uses (erase line, cursor up; colours and cursor hiding are ignored)."""
+    screen = [[" "] * 100 for _ in range(rows)]
+    row = col = 0
+    text = output.decode(errors="replace")
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\x1b" and i + 1 < len(text) and text[i + 1] == "[":
+            end = i + 2
+            while end < len(text) and not text[end].isalpha():
+                end += 1
+            args, command = text[i + 2 : end], text[end]
+            if command == "K":
+                screen[row] = [" "] * 100
+            elif command == "A":
+                row = max(row - int(args or 1), 0)
+            i = end + 1
+            continue
+        if char == "\r":
+            col = 0
+        elif char == "\n":
+            row += 1
+        elif char.isprintable() and col < 100:
+            screen[row][col] = char
+            col += 1
+        i += 1
+    return [line for line in ("".join(cells).rstrip() for cells in screen) if line]
+
+
+def run_on_terminal(
+    room: Room, home: Path, keys: list[tuple[float, bytes]]
+) -> tuple[bytes, list[int]]:
+    """The real program with stdin, stdout and stderr on one pseudo-terminal, as in a
+    terminal window; `keys` are typed after the screen is up, each after its pause (the
+    last must end the session). Returns the output and how much of it came before each
+    key was typed."""
+    leader, follower = pty.openpty()
+    env = {**room.env, "MASSAGE_ASSISTANT_HOME": str(home), "COLUMNS": "80", "LINES": "24"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "start", "--routine", "quick"],
+        env=env, stdin=follower, stdout=follower, stderr=follower,
+    )
+    os.close(follower)
+    seen = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    hint = DIALOG.line("screen.hint", commands="").encode()
+    try:
+        deadline = time.monotonic() + 60
+        while hint not in seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        marks = []
+        for pause, typed in keys:
+            time.sleep(pause)
+            marks.append(len(seen))
+            os.write(leader, typed)
+        assert proc.wait(timeout=60) == 0
+        reader.join(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        os.close(leader)
+    return bytes(seen), marks
+
+
+def test_typing_under_the_live_screen_keeps_one_clean_panel(room: Room, home: Path) -> None:
+    """Typed keys are not echoed below the screen (that left a stale top border on each
+    redraw): the line being typed shows inside the panel, and Enter sends it."""
+    keys = [(0.5, b"pau"), (1.0, b"se\r"), (1.0, b"sl"), (1.0, b"\x15end session\r")]
+    output, marks = run_on_terminal(room, home, keys)
+    for upto, typing, typed in [(marks[-1], "sl", "pause"), (len(output), "", "end session")]:
+        shown = emulate(output[:upto])
+        assert sum(line.startswith("╭") for line in shown) == 1, "\n".join(shown)
+        top = next(i for i, line in enumerate(shown) if line.startswith("╭"))
+        assert all(line[0] in "│╰" for line in shown[top + 1 :]), "\n".join(shown)
+        panel = " ".join(shown[top:])
+        intent = VOCABULARY.intent_for(typed)
+        assert intent is not None
+        assert DIALOG.line("screen.typed_accepted", phrase=typed,
+                           did=VOCABULARY.get(intent[0]).help) in panel, "\n".join(shown)
+        assert DIALOG.line("screen.typing", text=typing) in panel, "\n".join(shown)

@@ -118,7 +118,6 @@ class SoundCheck:
         levels: list[float] = []
         other: str | None = None
         for attempt in range(1, self.settings.tries + 1):
-            self.report.line(d.line("check.say_stop_prompt"))
             prompt = "check_spoken.say_stop" if attempt == 1 else "check_spoken.try_again"
             self._speak(d.line(prompt))
             listened = self._listen_for_stop(hearing)
@@ -129,12 +128,14 @@ class SoundCheck:
                 self._stop_heard(stop, attempt)
                 return
             other = next((h.text for h in listened.heard if self._intent(h)), other)
-        self._level(Listened(levels=levels))
+        level_ok = self._level(Listened(levels=levels))
         if other is not None:
             self.report.line(d.line("check.stop_other", phrase=other))
         vosk = self.parts.engine is not None and self.parts.engine.name == "vosk"
         fix = "check.stop_fix_vosk" if vosk else "check.stop_fix"
-        self.report.problem(d.line("check.stop_missed"), d.line(fix))
+        # A level problem has its own advice; "louder, closer" on top could contradict it.
+        self.report.problem(d.line("check.stop_missed"),
+                            d.line(fix if level_ok else "check.stop_fix_level"))
 
     # -- helpers -----------------------------------------------------------------
 
@@ -184,14 +185,18 @@ class SoundCheck:
                 wanted=lambda h: self._intent(h) == "stop", settle_s=s.heard_wait_s,
             )
 
-    def _level(self, listened: Listened) -> None:
+    def _level(self, listened: Listened) -> bool:
+        """Reports the level, and what to do when it is wrong; False when it is."""
         d, s = self.dialog, self.settings
         peak, floor = round(listened.peak_dbfs), round(listened.floor_dbfs)
         self.report.line(d.line("check.level", peak=peak, floor=floor))
         if listened.peak_dbfs < s.low_level_dbfs:
             self.report.problem(d.line("check.level_low", peak=peak), d.line("check.level_low_fix"))
-        elif listened.peak_dbfs > s.high_level_dbfs:
+            return False
+        if listened.peak_dbfs > s.high_level_dbfs:
             self.report.line(d.line("check.level_high", peak=peak))
+            return False
+        return True
 
     def _stop_heard(self, stop: list[Heard], attempt: int) -> None:
         d = self.dialog

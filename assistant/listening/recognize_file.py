@@ -8,6 +8,7 @@ the live microphone, so what works here works live.
 from __future__ import annotations
 
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,32 @@ def resample(x: npt.NDArray[np.float64], rate_in: int, rate_out: int) -> npt.NDA
         last = first + round(min(block, x.size - start) * ratio)
         out.append(y[first:last])
     return np.concatenate(out)
+
+
+@dataclass(frozen=True)
+class WavInfo:
+    """What a WAV file holds, so `recognize` can say what it read before what it heard."""
+
+    rate_hertz: int
+    channels: int
+    sample_bytes: int
+    seconds: float
+
+    def converted_for(self, rate_hertz: int) -> bool:
+        """Whether the recognizer gets it changed (resampled, mixed down or re-scaled)."""
+        return (self.rate_hertz, self.channels, self.sample_bytes) != (rate_hertz, 1, 2)
+
+
+def wav_info(path: Path) -> WavInfo:
+    """The WAV header only (cheap); AudioFileError as read_wav would raise it."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            rate, frames = w.getframerate(), w.getnframes()
+            return WavInfo(rate, w.getnchannels(), w.getsampwidth(), frames / rate if rate else 0.0)
+    except FileNotFoundError as exc:
+        raise AudioFileError(f"{path}: no such file") from exc
+    except (wave.Error, EOFError) as exc:
+        raise AudioFileError(f"{path}: not a PCM WAV file ({exc})") from exc
 
 
 def read_wav(path: Path, rate: int = 16000) -> Samples:

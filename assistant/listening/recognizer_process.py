@@ -17,6 +17,7 @@ the `massage-assistant` script, import the whole program again in the child.
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import sys
@@ -82,8 +83,12 @@ class RecognizerProcess:
                 [sys.executable, "-m", __name__], stdin=theirs.fileno(), stdout=subprocess.DEVNULL
             )
         self._conn = Connection(ours.detach())
-        self._conn.send((settings, env_model))
-        self.name, self.sample_rate = self._answer(_START_TIMEOUT_S, "ready")
+        try:
+            self._conn.send((settings, env_model))
+            self.name, self.sample_rate = self._answer(_START_TIMEOUT_S, "ready")
+        except BaseException:  # Ctrl-C while it loads, too: no process left behind
+            self.close()
+            raise
 
     def _answer(self, timeout_s: float, expected: str = "ok") -> Any:
         try:
@@ -139,10 +144,18 @@ class RecognizerProcess:
 
 
 def _child() -> None:
-    """The child's entry: its stdin is the parent's socket; settings come first."""
+    """The child's entry: its stdin is the parent's socket; settings come first.
+
+    Ctrl-C reaches the whole foreground process group: the parent ends the session and
+    then this process (by closing the socket), so the child ignores SIGINT; a parent
+    gone mid-answer is no error worth a traceback either."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = Connection(0)
-    settings, env_model = conn.recv()
-    _serve(conn, settings, env_model)
+    try:
+        settings, env_model = conn.recv()
+        _serve(conn, settings, env_model)
+    except (EOFError, OSError):
+        return
 
 
 if __name__ == "__main__":

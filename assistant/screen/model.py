@@ -17,6 +17,7 @@ from typing import Protocol
 from assistant.events import Event
 from assistant.plan import PlanItem
 from assistant.routines import Routine
+from assistant.session import VALIDITY
 from assistant.settings import PRESSURES, SessionSettings
 
 TIMED_STATES = ("running", "switching", "paused", "stopped")
@@ -45,6 +46,8 @@ class SessionView(Protocol):
     def mode(self) -> str: ...
     @property
     def state(self) -> str: ...
+    @property
+    def phase(self) -> str | None: ...
 
     def valid_intents(self) -> frozenset[str]: ...
 
@@ -85,6 +88,10 @@ class Snapshot:
     """None: no microphone (keyboard only)."""
     heard: HeardLine | None
     valid: frozenset[str]
+    awaiting: str | None = None
+    """The prompt waiting for a reply (session_screening's phase): its answers come first."""
+    typing: str | None = None
+    """The line being typed on the terminal; None: keys are not read by the screen."""
 
 
 class ScreenModel:
@@ -93,16 +100,19 @@ class ScreenModel:
         session: SessionView,
         engine: str | None = None,
         mic_level: Callable[[], float | None] | None = None,
+        typing: Callable[[], str] | None = None,
     ) -> None:
         self.session = session
         self.engine = engine
         self.mic_level = mic_level
+        self.typing = typing
         self._lock = threading.Lock()
         self._instruction: str | None = None
         self._latest: str | None = None
         self._heard: HeardLine | None = None
         self._started = False
         self._valid = session.valid_intents()
+        self._awaiting = session.phase
 
     def on_event(self, event: Event) -> None:
         kind = event["type"]
@@ -114,8 +124,9 @@ class ScreenModel:
                     self._latest = event["text"]
             elif kind == "step":
                 self._started = True
-            elif kind == "state":
+            elif kind in VALIDITY:
                 self._valid = self.session.valid_intents()
+                self._awaiting = self.session.phase
             elif kind == "command":
                 self._heard = _from_command(event)
             elif kind == "heard" and event.get("decision") == "talking":
@@ -125,7 +136,7 @@ class ScreenModel:
         s = self.session
         with self._lock:
             instruction, latest, heard = self._instruction, self._latest, self._heard
-            started, valid = self._started, self._valid
+            started, valid, awaiting = self._started, self._valid, self._awaiting
         plan, index, state = s.plan, s.index, s.state
         item = plan[index]
         scale = s.settings.time_scale * s.pace
@@ -154,6 +165,8 @@ class ScreenModel:
             engine=self.engine,
             heard=heard,
             valid=valid,
+            awaiting=awaiting,
+            typing=self.typing() if self.typing is not None else None,
         )
 
 

@@ -29,6 +29,13 @@ HINT_FIRST = (
     "time_left",
 )
 """Intents offered first in the hint (the ones people reach for); the rest follow."""
+ANSWERS = {
+    "offer": ("yes", "no"),
+    "mode": ("myself", "partner"),
+    "questions": ("yes", "no"),
+    "choice": ("gently", "end_session"),
+}
+"""While a prompt waits for a reply, its answers lead the hint."""
 
 
 def render(snap: Snapshot, dialog: Dialog, vocabulary: Vocabulary, width: int) -> RenderableType:
@@ -58,8 +65,10 @@ def render(snap: Snapshot, dialog: Dialog, vocabulary: Vocabulary, width: int) -
         ),
         _mic_line(snap, dialog),
         _heard_line(snap.heard, dialog, vocabulary),
+        *_typing_line(snap.typing, dialog),
         Text(),
-        Text(_hint(snap.valid, dialog, vocabulary, inner), style="cyan", no_wrap=True),
+        Text(hint(snap.valid, dialog, vocabulary, inner, snap.awaiting), style="cyan",
+             no_wrap=True),
     ]
     return Panel(
         Group(*parts),
@@ -128,6 +137,14 @@ def _mic_line(snap: Snapshot, dialog: Dialog) -> Text:
     return text
 
 
+def _typing_line(typing: str | None, dialog: Dialog) -> list[Text]:
+    """Typed keys are drawn here, on a line of their own: the terminal does not echo them."""
+    if typing is None:
+        return []
+    return [Text(dialog.line("screen.typing", text=typing), style="bold", no_wrap=True,
+                 overflow="ellipsis")]
+
+
 def _heard_line(heard: HeardLine | None, dialog: Dialog, vocabulary: Vocabulary) -> Text:
     if heard is None:
         return Text(dialog.line("screen.heard_none"), style="grey50")
@@ -136,9 +153,16 @@ def _heard_line(heard: HeardLine | None, dialog: Dialog, vocabulary: Vocabulary)
     return Text(line, no_wrap=True, overflow="ellipsis")
 
 
-def _hint(valid: frozenset[str], dialog: Dialog, vocabulary: Vocabulary, width: int) -> str:
-    """The most useful commands valid now, as many as fit; 'help' lists the rest."""
-    order = [*HINT_FIRST, *(i.name for i in vocabulary.intents)]
+def hint(
+    valid: frozenset[str],
+    dialog: Dialog,
+    vocabulary: Vocabulary,
+    width: int,
+    awaiting: str | None = None,
+) -> str:
+    """The commands understood now (exactly the grammar's), as many as fit: the answers
+    to the prompt first, then the most useful; 'help' lists the rest."""
+    order = [*ANSWERS.get(awaiting or "", ()), *HINT_FIRST, *(i.name for i in vocabulary.intents)]
     names = [n for n in dict.fromkeys(order) if n in valid and n != "help"]
     tail = [vocabulary.get("help").phrases[0]] if "help" in valid else []
     shown: list[str] = []
