@@ -81,6 +81,9 @@ def plan_start(
         prefs = memory.preferences()
     settings, start_index, offer = wanted, 0, None
     unfinished = _resumable(memory)
+    kept: int | None = None
+    if unfinished is not None and not _may_offer(unfinished[0], wanted, remember):
+        kept, unfinished = unfinished[0].id, None  # not offered now, nor closed
     if memory is not None and unfinished is not None:
         record, routine = unfinished
         index = _index_in(routine, record)
@@ -93,7 +96,7 @@ def plan_start(
             mode: Mode = "partner" if record.mode == "partner" else "self"
             offer = ResumeOffer(record.id, record.routine, routine, mode, index)
     elif memory is not None:
-        memory.close_unfinished()
+        memory.close_unfinished(keep=kept)
     if remember.resume and unfinished is None:
         notices.append(dialog.line("notice.nothing_to_resume"))
     if remember.use_last_routine and not (remember.resume and unfinished is not None):
@@ -127,6 +130,12 @@ def _resumable(memory: Memory | None) -> tuple[SessionRecord, Routine] | None:
         return record, load_routine(record.routine)
     except AssistantError:
         return None
+
+
+def _may_offer(record: SessionRecord, wanted: SessionSettings, remember: MemorySettings) -> bool:
+    """`start --resume`, or no routine asked for, offers any unfinished session; asking
+    for another routine means a new session of it, and the old one waits for later."""
+    return remember.resume or remember.use_last_routine or record.routine == wanted.routine
 
 
 def _index_in(routine: Routine, record: SessionRecord) -> int:
