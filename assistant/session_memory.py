@@ -116,8 +116,8 @@ class SessionMemory:
         elif kind == "volume":
             self.volume_steps += int(event["step"])
             self.memory.save_preferences({"volume_steps": str(self.volume_steps)})
-        elif kind == "pace":
-            self.memory.save_preferences({"pace_factor": str(event["factor"])})
+        elif kind == "pace" and "relative" in event:
+            self.memory.save_preferences({"pace_relative": str(event["relative"])})
         elif kind == "state" and event["to"] == "finished":
             self._finished()
 

@@ -461,6 +461,45 @@ def test_routine_pressure_and_pace_are_learned_and_said_next_time(tmp_path: Path
     assert "remembered_pressure" not in keys and "remembered_routine" not in keys
 
 
+@pytest.mark.parametrize(
+    ("first", "change", "then", "said_as"),
+    [
+        ("quick", "slower", "bedtime", "slower"),
+        ("bedtime", "faster", "quick", "faster"),
+        ("quick", "slower", "quick", "slower"),
+    ],
+)
+def test_the_pace_is_remembered_against_the_routine_it_was_set_in(
+    tmp_path: Path, first: str, change: str, then: str, said_as: str
+) -> None:
+    """Issue 17: "slower" in quick (normal pace) made bedtime (slow) say "faster"."""
+    from assistant.remembered import plan_start
+    from assistant.routines import load_routine
+    from assistant.settings import PACES, SessionSettings
+    from tests.fakes import make_session
+
+    memory = Memory(tmp_path)
+    h = make_session(first, pace_factor=PACES[load_routine(first).default_pace])
+    h.events.subscribe(SessionMemory(memory, first, "self"))
+    h.session.begin()
+    h.say(change)
+    own = PACES[load_routine(then).default_pace]
+    wanted = SessionSettings(routine=then, mode="self", pace_factor=own)
+    plan = plan_start(memory, wanted, {}, (False, False), MemorySettings(folder=tmp_path),
+                      load_dialog())
+    assert plan.settings.pace_remembered == said_as
+    assert (plan.settings.pace_factor > own) == (said_as == "slower")
+    welcome = make_session(then, pace_factor=plan.settings.pace_factor,
+                           pace_remembered=plan.settings.pace_remembered)
+    welcome.session.begin()
+    line = next(t for k, t in zip(welcome.said_keys(), welcome.voice.said, strict=True)
+                if k == "remembered_pace")
+    assert load_dialog().line(f"pace_compare.{said_as}") in line
+    given = plan_start(memory, wanted, {}, (False, True), MemorySettings(folder=tmp_path),
+                       load_dialog())
+    assert given.settings.pace_remembered is None and given.settings.pace_factor == own
+
+
 def test_each_person_is_screened_once_and_remembered_apart(tmp_path: Path) -> None:
     env = {**os.environ, "MASSAGE_ASSISTANT_HOME": str(tmp_path / "fresh-home")}
     no = "no\n" * len(QUESTIONS)
