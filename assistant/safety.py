@@ -26,6 +26,8 @@ class Question:
     id: str
     text: Phrasing
     skip_pressure_points: bool
+    short: str = ""
+    """The condition in a few words, for any person: names a yes when it is recalled."""
     doctor_first: bool = True
     """A yes recommends a doctor first and offers to end or go on gently."""
     reminder: Phrasing | None = None
@@ -48,6 +50,9 @@ class ScreeningPlan:
     ask: bool
     answers: dict[str, bool] = field(default_factory=dict)
     """Remembered answers (True is yes) when not asking."""
+    assumed: frozenset[str] = frozenset()
+    """Questions taken as yes this session because no clear answer came: nobody said
+    so, so they are neither remembered nor recalled as "you told me"."""
 
 
 ScreeningPlans = Mapping[Mode, ScreeningPlan]
@@ -77,6 +82,7 @@ def load_screening() -> Screening:
                 id=q["id"],
                 text=_phrasing(q, f"question '{q['id']}'"),
                 skip_pressure_points=bool(q.get("skip_pressure_points", False)),
+                short=str(q["short"]),
                 doctor_first=bool(q.get("doctor_first", True)),
                 reminder=(
                     _phrasing(q["reminder"], f"question '{q['id']}' reminder")

@@ -9,6 +9,8 @@ repeat asks again); only speech that is no command is an unclear reply. An uncle
 reply or silence (the answer timeout, scaled like every duration) gets the prompt
 once more, then the safe default: a new session, self-massage, "yes" to a safety
 question, and going on gently without the pressure points. Nothing waits forever.
+A "yes" taken by default is said to be one, holds for this session only, is never
+remembered as the person's answer, and so is asked again next time.
 
 Answers belong to the person being massaged; switching between myself and partner
 screens the other person when their answers are not current.
@@ -76,7 +78,13 @@ class ScreeningMixin:
         self.phase: Phase | None = None
         """What the session is waiting for a reply to, in the screening state."""
         self.answers: dict[str, bool] = {}
-        """The answers for the person being massaged now."""
+        """The answers for the person being massaged now (assumed ones included)."""
+        self.given: dict[str, bool] = {}
+        """The answers they gave in this round of questions: only these are remembered."""
+        self.assumed: set[str] = set()
+        """Questions taken as yes for want of a clear answer, this session."""
+        self.assumed_now: set[str] = set()
+        """The ones of those taken in this round of questions."""
         self.question_index = 0
         self.retries = 0
         """Unclear replies or silences at the current prompt (one more try, then default)."""
@@ -177,7 +185,8 @@ class ScreeningMixin:
         elif self.phase == "mode":
             self._choose_mode("self", defaulted=True)
         elif self.phase == "questions":
-            self._record_answer(True)
+            self._say("safety.assumed_yes")
+            self._record_answer(True, assumed=True)
         elif self.phase == "choice":
             self._choice_defaulted = True
             self.trigger("gently")
@@ -210,7 +219,7 @@ class ScreeningMixin:
         if plan.ask or self.screening.yes_to(plan.answers):
             self.trigger("screen_person")
         else:
-            self.answers = dict(plan.answers)
+            self.answers, self.assumed = dict(plan.answers), set(plan.assumed)
             self._set_safety(gentle=False, skip=False)
 
     # ----- prompts ---------------------------------------------------------------------
@@ -278,27 +287,43 @@ class ScreeningMixin:
     def _screen_person(self) -> None:
         """Ask about the person massaged now, or apply what is known about them."""
         self.phase, self.answers, self.question_index = None, {}, 0
+        self.given, self.assumed_now = {}, set()
         if not self.welcomed:
             self.welcomed = True
             self._welcome()
         plan = self.plans[self.mode]
         if plan.ask:
+            self.assumed = set()
             self._say("safety.intro" if self.mode == "self" else "safety.intro_partner")
             self._ask("questions")
         else:
-            self.answers = dict(plan.answers)
+            self.answers, self.assumed = dict(plan.answers), set(plan.assumed)
             self._conclude(remembered=True)
 
-    def _record_answer(self, yes: bool) -> None:
-        self.answers[self._question.id] = yes
+    def _record_answer(self, yes: bool, assumed: bool = False) -> None:
+        """`assumed`: no clear answer came; a yes for this session, not the person's."""
+        qid = self._question.id
+        self.answers[qid] = yes
+        if assumed:
+            self.assumed.add(qid)
+            self.assumed_now.add(qid)
+        else:
+            self.given[qid] = yes
         self.retries = 0
         self.question_index += 1
         if self.question_index < len(self.screening.questions):
             self._prompt()
             return
         self.phase = None
-        self.plans[self.mode] = ScreeningPlan(ask=False, answers=dict(self.answers))
-        self.events.emit("screening", person=self.mode, answers=dict(self.answers))
+        self.plans[self.mode] = ScreeningPlan(
+            ask=False, answers=dict(self.answers), assumed=frozenset(self.assumed)
+        )
+        self.events.emit(
+            "screening",
+            person=self.mode,
+            answers=dict(self.given),
+            assumed=sorted(self.assumed_now),
+        )
         self._conclude(remembered=False)
 
     def _conclude(self, remembered: bool) -> None:
@@ -310,14 +335,35 @@ class ScreeningMixin:
                 self._say_text(
                     f"safety.reminder.{question.id}", question.reminder.for_mode(self.mode)
                 )
-        if any(q.doctor_first for q in yes):
-            self._say("safety.doctor_again" if remembered else "safety.doctor")
+        doctor = [q for q in yes if q.doctor_first]
+        if doctor:
+            self._doctor_first(doctor, remembered)
             self._ask("choice")
             return
         self._set_safety(gentle=bool(yes), skip=self._points_answer())
         if not yes and not remembered:
             self._say("safety.clear")
         self.trigger("screened")
+
+    def _doctor_first(self, doctor: list[Question], remembered: bool) -> None:
+        """The doctor line: after answers just given; else naming what was told before,
+        or what is only taken as yes today (never "you told me" for that)."""
+        if not remembered:
+            self._say("safety.doctor")
+            return
+        told = [q for q in doctor if q.id not in self.assumed]
+        if told:
+            self._say("safety.doctor_again", conditions=self._names(told, "join.last_and"))
+        else:
+            self._say("safety.doctor_assumed", conditions=self._names(doctor, "join.last_and"))
+
+    def _names(self, questions: list[Question], last: str) -> str:
+        """The conditions' short names as a spoken list ("a, b and c")."""
+        names = [q.short for q in questions]
+        if len(names) == 1:
+            return names[0]
+        between = self.dialog.line("join.between")
+        return between.join(names[:-1]) + self.dialog.line(last) + names[-1]
 
     def _points_answer(self) -> bool:
         points = [q for q in self.screening.questions if q.skip_pressure_points]

@@ -150,6 +150,92 @@ def test_unclear_answers_are_asked_once_more_then_taken_as_yes() -> None:
     assert h.said_keys()[-1] == "safety.neuropathy"
 
 
+def to_question(h: Harness, qid: str) -> None:
+    """Answer "no" up to question `qid` (saying there is something, if asked at once)."""
+    phase: str | None = h.session.phase
+    if phase == "any":  # the one question about all of them
+        h.say("yes")
+    while h.session._question.id != qid:
+        h.say("no")
+
+
+def test_an_answer_not_caught_twice_is_said_to_be_a_yes_for_today_only() -> None:
+    """Issue 17: it was taken as yes silently, and remembered as the person's answer."""
+    plans: ScreeningPlans = {
+        "self": ScreeningPlan(ask=True),
+        "partner": ScreeningPlan(ask=False, answers=ALL_NO),
+    }
+    h = make("quick", plans, mode="self")
+    h.session.begin()
+    to_question(h, "wounds")
+    h.say("banana")
+    h.say("purple")
+    assert h.said_keys()[-2:] == ["safety.assumed_yes", "safety.surgery"]
+    assert "treat it as a yes" in h.voice.said[-2]
+    assert h.session.answers["wounds"] is True, "a yes for this session"
+    h.say("no")
+    h.say("no")
+    [event] = h.events.of_type("screening")
+    assert "wounds" not in event["answers"] and event["assumed"] == ["wounds"]
+    assert h.said_keys()[-2:] == ["safety.doctor", "safety.choice"]
+    h.say("continue gently")
+    assert h.session.gentle
+    # Back to yourself after the partner: still a yes today, but never "you told me".
+    h.say("partner")
+    h.say("myself")
+    assert h.session.state_name == "screening"
+    assert h.said_keys()[-2:] == ["safety.doctor_assumed", "safety.choice"]
+    assert "open wounds" in h.voice.said[-2]
+
+
+def test_an_assumed_yes_is_not_remembered_and_is_asked_again_next_time(tmp_path: Path) -> None:
+    from assistant.dialog import load_dialog
+    from assistant.memory import Memory
+    from assistant.remembered import plan_start
+    from assistant.session_memory import SessionMemory
+    from assistant.settings import MemorySettings, SessionSettings
+
+    memory = Memory(tmp_path)
+
+    def next_start() -> ScreeningPlans:
+        wanted = SessionSettings(routine="quick", mode="self")
+        return plan_start(memory, wanted, {}, (False, False), MemorySettings(folder=tmp_path),
+                          load_dialog()).screening
+
+    first = make("quick", next_start(), mode="self")
+    first.events.subscribe(SessionMemory(memory, "quick", "self"))
+    first.session.begin()
+    to_question(first, "wounds")
+    first.say("banana")
+    first.say("banana")
+    first.say("no")
+    first.say("no")
+    first.say("continue gently")
+    assert set(memory.screening_answers("self")) == set(QUESTIONS) - {"wounds"}
+    second = make("quick", next_start(), mode="self")
+    second.session.begin()
+    to_question(second, "wounds")
+    assert second.said_keys()[-1] == "safety.wounds", "asked again"
+    assert "safety.doctor_again" not in second.said_keys()
+    while second.session.state_name == "screening":
+        second.say("no")
+    assert not second.session.gentle
+
+
+def test_a_remembered_yes_names_its_condition_when_recalled() -> None:
+    by_id = {q.id: q for q in SCREENING.questions}
+    h = make_session(screening=ScreeningPlan(ask=False, answers={**ALL_NO, "clots": True}))
+    h.session.begin()
+    assert h.said_keys()[-2:] == ["safety.doctor_again", "safety.choice"]
+    assert by_id["clots"].short in h.voice.said[-2]
+    two = make_session(
+        screening=ScreeningPlan(ask=False, answers={**ALL_NO, "wounds": True, "pregnancy": True})
+    )
+    two.session.begin()
+    line = two.voice.said[two.said_keys().index("safety.doctor_again")]
+    assert by_id["wounds"].short in line and by_id["pregnancy"].short in line
+
+
 @pytest.mark.parametrize("phrase", ["I don't know", "no idea", "not sure"])
 def test_not_knowing_is_unclear_not_no(phrase: str) -> None:
     h = make_session(screening=ScreeningPlan(ask=True))
@@ -485,7 +571,9 @@ def test_the_readme_example_finishes_on_a_fresh_home(tmp_path: Path) -> None:
     [mode] = [e for e in events if e["type"] == "mode"]
     assert mode["mode"] == "self" and mode["defaulted"] is True
     [screening] = [e for e in events if e["type"] == "screening"]
-    assert all(screening["answers"].values()), "unanswered questions count as yes"
+    assert screening["answers"] == {}, "nobody answered: nothing to remember"
+    assert screening["assumed"] == sorted(QUESTIONS), "but each counts as yes today"
     keys = [e["key"] for e in events if e["type"] == "say"]
     assert {"mode_default_self", "safety.doctor", "safety.choice_timeout"} <= set(keys)
+    assert "safety.assumed_yes" in keys
     assert "pressure_points" not in [e["id"] for e in events if e["type"] == "step"]
