@@ -100,12 +100,14 @@ def load_screening() -> Screening:
 def plan_screening(
     screening: Screening, remembered: dict[str, tuple[bool, float]], now: float, asked: bool
 ) -> ScreeningPlan:
-    """Ask when the user asked, when any answer is missing, or when one is too old."""
+    """Ask when the user asked (every question), or when an answer is missing or too old
+    (those questions; the current answers are kept and still apply)."""
     ids = [q.id for q in screening.questions]
-    stale = any(
-        qid not in remembered or now - remembered[qid][1] > screening.renew_after_days * DAY_S
+    current = {
+        qid: remembered[qid][0]
         for qid in ids
-    )
-    if asked or stale:
+        if qid in remembered and now - remembered[qid][1] <= screening.renew_after_days * DAY_S
+    }
+    if asked:
         return ScreeningPlan(ask=True)
-    return ScreeningPlan(ask=False, answers={qid: remembered[qid][0] for qid in ids})
+    return ScreeningPlan(ask=len(current) < len(ids), answers=current)

@@ -3,12 +3,15 @@
 A mixin of `Session`, because the state machine finds its callbacks on the model.
 
 Each prompt waits for a reply: the resume offer (yes/no), the mode (myself/partner),
-each safety question (yes/no), and, after a doctor-first yes, the choice to end or to
-continue gently. Commands still act as commands (stop, pause and pain at once;
-repeat asks again); only speech that is no command is an unclear reply. An unclear
-reply or silence (the answer timeout, scaled like every duration) gets the prompt
-once more, then the safe default: a new session, self-massage, "yes" to a safety
-question, and going on gently without the pressure points. Nothing waits forever.
+the safety questions (yes/no), and, after a doctor-first yes, the choice to end or to
+continue gently. The safety questions come as one first ("does any of these apply?",
+naming every condition): a clear no answers them all; a yes or an unclear reply goes
+through them one by one, so what each yes means is decided as before. Commands still
+act as commands (stop, pause and pain at once; repeat asks again); only speech that is
+no command is an unclear reply. An unclear reply or silence (the answer timeout,
+scaled like every duration) gets the prompt once more, then the safe default: a new
+session, self-massage, "yes" to a safety question, and going on gently without the
+pressure points. Nothing waits forever.
 A "yes" taken by default is said to be one, holds for this session only, is never
 remembered as the person's answer, and so is asked again next time.
 
@@ -33,7 +36,8 @@ from assistant.safety import Question, Screening, ScreeningPlan
 from assistant.session_states import State
 from assistant.settings import Mode, SessionSettings
 
-Phase = Literal["offer", "mode", "questions", "choice"]
+Phase = Literal["offer", "mode", "any", "questions", "choice"]
+""""any": the one question naming every condition; "questions": one at a time."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class ScreeningMixin:
         """Questions taken as yes for want of a clear answer, this session."""
         self.assumed_now: set[str] = set()
         """The ones of those taken in this round of questions."""
+        self.to_ask: tuple[Question, ...] = ()
+        """The questions this round: those with no current answer (all, when asked for)."""
         self.question_index = 0
         self.retries = 0
         """Unclear replies or silences at the current prompt (one more try, then default)."""
@@ -117,7 +123,7 @@ class ScreeningMixin:
 
     def awaiting_answer(self, event: EventData) -> bool:
         """A yes or a no answers something now."""
-        return self.phase in ("offer", "questions")
+        return self.phase in ("offer", "any", "questions")
 
     def mode_choosable(self, event: EventData) -> bool:
         """Myself or partner: the answer to the mode question, or a change of person
@@ -172,7 +178,12 @@ class ScreeningMixin:
         return True
 
     def unclear_answer(self) -> None:
-        """Asked once more; then the safe default for what was asked."""
+        """Asked once more; then the safe default for what was asked. To the one question
+        about every condition, it means going through them one by one."""
+        if self.phase == "any":
+            self._say("safety.one_by_one_unclear")
+            self._ask("questions")
+            return
         if self.retries == 0:
             self.retries = 1
             if self.phase in ("offer", "questions"):
@@ -239,6 +250,11 @@ class ScreeningMixin:
             )
         elif self.phase == "mode":
             self._say("ask_mode")
+        elif self.phase == "any":
+            self._say(
+                "safety.any" if self.mode == "self" else "safety.any_partner",
+                conditions=self._names(list(self.to_ask), "join.last_or"),
+            )
         elif self.phase == "questions":
             question = self._question
             self._say_text(f"safety.{question.id}", question.text.for_mode(self.mode))
@@ -248,11 +264,18 @@ class ScreeningMixin:
 
     @property
     def _question(self) -> Question:
-        return self.screening.questions[self.question_index]
+        return self.to_ask[self.question_index]
 
     def _yes_no(self, yes: bool) -> None:
         if self.phase == "offer":
             self._answer_offer("yes" if yes else "no")
+        elif self.phase == "any" and yes:
+            self._say("safety.one_by_one")
+            self._ask("questions")
+        elif self.phase == "any":  # none of them: a no to each
+            self.given.update({q.id: False for q in self.to_ask})
+            self.answers.update(self.given)
+            self._questions_done()
         else:
             self._record_answer(yes)
 
@@ -293,9 +316,15 @@ class ScreeningMixin:
             self._welcome()
         plan = self.plans[self.mode]
         if plan.ask:
-            self.assumed = set()
+            # Answers still current are kept; only the others are asked (all of them
+            # when none is left, as on "safety check").
+            self.answers, self.assumed = dict(plan.answers), set()
+            questions = self.screening.questions
+            self.to_ask = tuple(q for q in questions if q.id not in self.answers)
+            if not self.to_ask:
+                self.answers, self.to_ask = {}, questions
             self._say("safety.intro" if self.mode == "self" else "safety.intro_partner")
-            self._ask("questions")
+            self._ask("any" if len(self.to_ask) > 1 else "questions")
         else:
             self.answers, self.assumed = dict(plan.answers), set(plan.assumed)
             self._conclude(remembered=True)
@@ -311,9 +340,12 @@ class ScreeningMixin:
             self.given[qid] = yes
         self.retries = 0
         self.question_index += 1
-        if self.question_index < len(self.screening.questions):
+        if self.question_index < len(self.to_ask):
             self._prompt()
             return
+        self._questions_done()
+
+    def _questions_done(self) -> None:
         self.phase = None
         self.plans[self.mode] = ScreeningPlan(
             ask=False, answers=dict(self.answers), assumed=frozenset(self.assumed)

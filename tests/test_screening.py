@@ -39,6 +39,11 @@ def make(
 
 
 def answer_all(h: Harness, yes: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    """All no: "no" to the one question; else "yes" to it, then each in turn."""
+    assert h.said_keys()[-1] in ("safety.any", "safety.any_partner")
+    h.say("yes" if yes else "no")
+    if not yes:
+        return
     for q in QUESTIONS:
         assert h.session.phase == "questions" and h.session._question.id == q
         h.say("yes" if q in yes else "no")
@@ -74,11 +79,76 @@ def test_all_no_goes_straight_on() -> None:
     h.session.begin()
     assert h.session.state_name == "screening"
     answer_all(h)
-    assert asked(h) == QUESTIONS
+    assert asked(h) == [], "one question, not six"
     assert "safety.clear" in h.said_keys()
     assert h.session.state_name == "running" and not h.session.gentle
     [event] = h.events.of_type("screening")
     assert event["answers"] == ALL_NO and event["person"] == "self"
+
+
+def test_one_question_first_names_every_condition_from_the_safety_data() -> None:
+    """Issue 17: six questions one by one took most of the 94 s from launch to step 1."""
+    h = make_session(screening=ScreeningPlan(ask=True))
+    h.session.begin()
+    assert h.said_keys()[-2:] == ["safety.intro", "safety.any"]
+    text = h.voice.said[-1]
+    where = [text.find(q.short) for q in SCREENING.questions]
+    assert -1 not in where and where == sorted(where), "every condition, in order"
+    assert "you" in text.split(":")[0].lower()
+    h.say("no")
+    assert h.session.state_name == "running" and not h.session.gentle
+    assert "safety.clear" in h.said_keys()
+    [event] = h.events.of_type("screening")
+    assert event["answers"] == ALL_NO and event["assumed"] == []
+
+
+def test_the_one_question_is_put_to_the_partner_about_them() -> None:
+    h = make_session(mode="partner", screening=ScreeningPlan(ask=True))
+    h.session.begin()
+    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.any_partner"]
+    asking = h.voice.said[-1].split(":")[0].lower()
+    assert "them" in asking and "you" not in asking
+
+
+@pytest.mark.parametrize("reply", ["yes", "I don't know", None])
+def test_a_yes_or_an_unclear_reply_goes_through_them_one_by_one(reply: str | None) -> None:
+    h = make_session(screening=ScreeningPlan(ask=True), answer_timeout_s=5.0)
+    h.session.begin()
+    if reply is None:
+        h.run_for(6)  # no reply at all
+    else:
+        h.say(reply)
+    lead = "safety.one_by_one" if reply == "yes" else "safety.one_by_one_unclear"
+    assert h.said_keys()[-2:] == [lead, "safety.clots"]
+    assert h.session.answers == {}, "nothing taken from that reply"
+    for q in QUESTIONS:
+        assert h.session._question.id == q
+        h.say("yes" if q == "surgery" else "no")
+    assert asked(h) == QUESTIONS
+    assert h.said_keys()[-2:] == ["safety.doctor", "safety.choice"]
+
+
+def test_only_the_questions_without_a_current_answer_are_asked() -> None:
+    day = 86400.0
+    known = {q: (False, 100 * day) for q in QUESTIONS if q != "pregnancy"}
+    plan = plan_screening(SCREENING, known, 101 * day, asked=False)
+    assert plan.ask and plan.answers == {q: False for q in known}
+    h = make_session(screening=plan)
+    h.session.begin()
+    assert h.said_keys()[-2:] == ["safety.intro", "safety.pregnancy"], "one: asked as it is"
+    h.say("yes")
+    h.say("continue gently")
+    assert h.session.skip_points, "a yes means what it always meant"
+    [event] = h.events.of_type("screening")
+    assert event["answers"] == {"pregnancy": True}, "the others keep their dates"
+    two = plan_screening(SCREENING, {"clots": (True, 100 * day)}, 101 * day, asked=False)
+    h = make_session(screening=two)
+    h.session.begin()
+    text = h.voice.said[-1]
+    assert h.said_keys()[-1] == "safety.any"
+    assert [q.short in text for q in SCREENING.questions] == [q != "clots" for q in QUESTIONS]
+    h.say("no")
+    assert h.said_keys()[-2:] == ["safety.doctor", "safety.choice"], "the known yes stands"
 
 
 def test_a_yes_recommends_a_doctor_and_offers_a_choice_that_never_waits_forever() -> None:
@@ -143,6 +213,7 @@ def test_diabetes_alone_reminds_to_check_the_feet_and_goes_gently_without_a_doct
 def test_unclear_answers_are_asked_once_more_then_taken_as_yes() -> None:
     h = make_session(screening=ScreeningPlan(ask=True))
     h.session.begin()
+    to_question(h, "clots")
     h.say("banana")
     assert h.said_keys()[-2:] == ["safety.unclear", "safety.clots"]
     h.say("purple")
@@ -152,8 +223,7 @@ def test_unclear_answers_are_asked_once_more_then_taken_as_yes() -> None:
 
 def to_question(h: Harness, qid: str) -> None:
     """Answer "no" up to question `qid` (saying there is something, if asked at once)."""
-    phase: str | None = h.session.phase
-    if phase == "any":  # the one question about all of them
+    if h.session.phase == "any":  # the one question about all of them
         h.say("yes")
     while h.session._question.id != qid:
         h.say("no")
@@ -240,6 +310,7 @@ def test_a_remembered_yes_names_its_condition_when_recalled() -> None:
 def test_not_knowing_is_unclear_not_no(phrase: str) -> None:
     h = make_session(screening=ScreeningPlan(ask=True))
     h.session.begin()
+    to_question(h, "clots")
     h.say(phrase)
     assert "clots" not in h.session.answers
     assert h.said_keys()[-2:] == ["safety.unclear", "safety.clots"]
@@ -249,8 +320,10 @@ def test_silence_counts_as_unclear_and_the_wait_scales_with_time_scale() -> None
     h = make_session(screening=ScreeningPlan(ask=True), answer_timeout_s=10.0, time_scale=0.1)
     h.session.begin()
     h.run_for(0.8, step=0.1)
-    assert "safety.unclear" not in h.said_keys(), "not before the (scaled) second"
+    assert "safety.one_by_one_unclear" not in h.said_keys(), "not before the (scaled) second"
     h.run_for(0.5, step=0.1)
+    assert h.said_keys()[-2:] == ["safety.one_by_one_unclear", "safety.clots"]
+    h.run_for(1.2, step=0.1)
     assert "safety.unclear" in h.said_keys()
     h.run_for(1.2, step=0.1)
     assert h.session.answers == {"clots": True}
@@ -261,15 +334,16 @@ def test_the_wait_starts_when_the_assistant_stops_talking() -> None:
     h.session.begin()
     h.voice.speaking = True
     h.run_for(30)
-    assert "safety.unclear" not in h.said_keys()
+    assert "safety.one_by_one_unclear" not in h.said_keys()
     h.voice.speaking = False
     h.run_for(6)
-    assert "safety.unclear" in h.said_keys()
+    assert "safety.one_by_one_unclear" in h.said_keys()
 
 
 def test_commands_during_the_questions_are_commands_not_unclear_answers() -> None:
     h = make_session(screening=ScreeningPlan(ask=True))
     h.session.begin()
+    h.say("yes")  # something applies: one at a time
     h.say("no")  # clots: no; now on neuropathy
     h.say("pause")
     assert h.session.state_name == "paused"
@@ -378,6 +452,8 @@ def test_partner_mode_asks_about_them() -> None:
     h = make_session(mode="partner", screening=ScreeningPlan(ask=True))
     h.session.begin()
     assert "safety.intro_partner" in h.said_keys()
+    assert "them" in h.voice.said[-1].lower()
+    h.say("yes")
     assert "they" in h.voice.said[-1].lower()
 
 
@@ -391,7 +467,7 @@ def test_your_answers_are_not_applied_to_a_partner_nor_theirs_to_you() -> None:
     assert h.session.state_name == "running" and asked(h) == []
     h.say("partner")
     assert h.session.state_name == "screening", "the partner is screened first"
-    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.clots"]
+    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.any_partner"]
     answer_all(h, yes={"pregnancy"})
     h.say("continue gently")
     assert h.events.of_type("screening")[-1] == {
@@ -414,9 +490,10 @@ def test_choosing_the_other_person_during_the_questions_asks_about_them() -> Non
     h = make("quick", {"self": ScreeningPlan(ask=True), "partner": ScreeningPlan(ask=True)})
     h.session.begin()
     h.say("yes")
+    h.say("yes")
     h.say("my partner")
     assert h.session.mode == "partner"
-    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.clots"]
+    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.any_partner"]
     answer_all(h)
     assert h.events.of_type("screening")[-1]["person"] == "partner"
     assert h.session.state_name == "running" and not h.session.gentle
