@@ -224,8 +224,13 @@ def start(
             "chimes": _pick(chimes, config.chimes),
         }
         speech_flags = {key: value for key, value in given.items() if value is not None}
-        if "voice" in speech_flags:  # before anything is said, or remembered
-            check_voice(str(speech_flags["voice"]))
+        # In every mode, before anything is said or remembered: an unknown voice stops
+        # here (exit 2); one that cannot be checked (no speech engine) is dropped.
+        if "voice" in speech_flags and not check_voice(str(speech_flags["voice"])):
+            from assistant.dialog import load_dialog
+
+            unchecked = speech_flags.pop("voice")
+            _stderr_line(load_dialog().line("notice.voice_unchecked", voice=unchecked))
         listen = replace(_listen_settings(engine, model_path, config, input_device),
                          save_audio_dir=save_audio)
         output = _device(output_device, config.output_device)

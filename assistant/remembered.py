@@ -81,6 +81,9 @@ def plan_start(
         prefs = memory.preferences()
     settings, start_index, offer = wanted, 0, None
     unfinished = _resumable(memory)
+    kept: int | None = None
+    if unfinished is not None and not _may_offer(unfinished[0], wanted, remember):
+        kept, unfinished = unfinished[0].id, None  # not offered now, nor closed
     if memory is not None and unfinished is not None:
         record, routine = unfinished
         index = _index_in(routine, record)
@@ -93,7 +96,7 @@ def plan_start(
             mode: Mode = "partner" if record.mode == "partner" else "self"
             offer = ResumeOffer(record.id, record.routine, routine, mode, index)
     elif memory is not None:
-        memory.close_unfinished()
+        memory.close_unfinished(keep=kept)
     if remember.resume and unfinished is None:
         notices.append(dialog.line("notice.nothing_to_resume"))
     if remember.use_last_routine and not (remember.resume and unfinished is not None):
@@ -103,7 +106,7 @@ def plan_start(
     learned = prefs.get("pressure")
     if not pressure_given and learned in PRESSURES and learned != settings.pressure:
         settings = replace(settings, pressure=learned, pressure_remembered=True)
-    settings = _learned_pace(settings, prefs.get("pace_factor"), pace_given)
+    settings = _learned_pace(settings, prefs.get("pace_relative"), pace_given)
     if prefs.get("disclaimer_heard") == "yes":
         settings = replace(settings, disclaimer_heard=True)
     speech, volume_steps = _speech_from_memory(memory, speech_flags, prefs)
@@ -127,6 +130,12 @@ def _resumable(memory: Memory | None) -> tuple[SessionRecord, Routine] | None:
         return record, load_routine(record.routine)
     except AssistantError:
         return None
+
+
+def _may_offer(record: SessionRecord, wanted: SessionSettings, remember: MemorySettings) -> bool:
+    """`start --resume`, or no routine asked for, offers any unfinished session; asking
+    for another routine means a new session of it, and the old one waits for later."""
+    return remember.resume or remember.use_last_routine or record.routine == wanted.routine
 
 
 def _index_in(routine: Routine, record: SessionRecord) -> int:
@@ -158,20 +167,33 @@ def _last_routine(
 
 
 def _learned_pace(settings: SessionSettings, learned: str | None, given: bool) -> SessionSettings:
-    if given or learned is None:
+    """The routine's own pace, changed as last time: the pace is remembered as a change
+    relative to the routine it was set in (a factor of 1.2 is slower than a normal
+    routine, but faster than a slow one), so it is applied and said the right way round.
+    (An older memory's absolute `pace_factor` says nothing about which routine: unused.)"""
+    if given:
         return settings
+    own = _own_pace(settings)
+    settings = replace(settings, pace_factor=own)
     try:
-        factor = float(learned)
+        relative = float(learned) if learned is not None else 1.0
     except ValueError:
         return settings
-    if not settings.min_pace_factor <= factor <= settings.max_pace_factor:
+    if not relative > 0:
         return settings
-    if factor == settings.pace_factor:
+    factor = round(min(max(own * relative, settings.min_pace_factor), settings.max_pace_factor), 3)
+    if factor == own:
         return settings
-    direction: Literal["slower", "faster"] = (
-        "slower" if factor > settings.pace_factor else "faster"
-    )
+    direction: Literal["slower", "faster"] = "slower" if factor > own else "faster"
     return replace(settings, pace_factor=factor, pace_remembered=direction)
+
+
+def _own_pace(settings: SessionSettings) -> float:
+    """The pace factor the routine is written for (a resumed session's, too)."""
+    try:
+        return PACES[load_routine(settings.routine).default_pace]
+    except AssistantError:
+        return settings.pace_factor
 
 
 def _speech_from_memory(

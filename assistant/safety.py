@@ -26,6 +26,8 @@ class Question:
     id: str
     text: Phrasing
     skip_pressure_points: bool
+    short: str = ""
+    """The condition in a few words, for any person: names a yes when it is recalled."""
     doctor_first: bool = True
     """A yes recommends a doctor first and offers to end or go on gently."""
     reminder: Phrasing | None = None
@@ -48,6 +50,9 @@ class ScreeningPlan:
     ask: bool
     answers: dict[str, bool] = field(default_factory=dict)
     """Remembered answers (True is yes) when not asking."""
+    assumed: frozenset[str] = frozenset()
+    """Questions taken as yes this session because no clear answer came: nobody said
+    so, so they are neither remembered nor recalled as "you told me"."""
 
 
 ScreeningPlans = Mapping[Mode, ScreeningPlan]
@@ -77,6 +82,7 @@ def load_screening() -> Screening:
                 id=q["id"],
                 text=_phrasing(q, f"question '{q['id']}'"),
                 skip_pressure_points=bool(q.get("skip_pressure_points", False)),
+                short=str(q["short"]),
                 doctor_first=bool(q.get("doctor_first", True)),
                 reminder=(
                     _phrasing(q["reminder"], f"question '{q['id']}' reminder")
@@ -94,12 +100,14 @@ def load_screening() -> Screening:
 def plan_screening(
     screening: Screening, remembered: dict[str, tuple[bool, float]], now: float, asked: bool
 ) -> ScreeningPlan:
-    """Ask when the user asked, when any answer is missing, or when one is too old."""
+    """Ask when the user asked (every question), or when an answer is missing or too old
+    (those questions; the current answers are kept and still apply)."""
     ids = [q.id for q in screening.questions]
-    stale = any(
-        qid not in remembered or now - remembered[qid][1] > screening.renew_after_days * DAY_S
+    current = {
+        qid: remembered[qid][0]
         for qid in ids
-    )
-    if asked or stale:
+        if qid in remembered and now - remembered[qid][1] <= screening.renew_after_days * DAY_S
+    }
+    if asked:
         return ScreeningPlan(ask=True)
-    return ScreeningPlan(ask=False, answers={qid: remembered[qid][0] for qid in ids})
+    return ScreeningPlan(ask=len(current) < len(ids), answers=current)

@@ -19,7 +19,7 @@ from assistant.routines import Routine
 from assistant.safety import Screening, ScreeningPlan, ScreeningPlans, load_screening, plans_for
 from assistant.session_screening import ResumeOffer, ScreeningMixin
 from assistant.session_states import STATES, TRANSITIONS, State
-from assistant.settings import PRESSURES, Mode, SessionSettings
+from assistant.settings import PACES, PRESSURES, Mode, SessionSettings
 from assistant.vocabulary import Vocabulary
 
 VALIDITY = ("state", "awaiting")
@@ -311,7 +311,9 @@ class Session(ScreeningMixin):
         self.total_s *= ratio
         self.pace = new
         self.voice.set_pace(new)
-        self.events.emit("pace", factor=new)
+        # Against the routine's own pace: slower in a quick routine is still slower at bedtime.
+        relative = round(new / PACES[self.routine.default_pace], 3)
+        self.events.emit("pace", factor=new, relative=relative)
         self._say("ack_slower" if direction > 0 else "ack_faster")
 
     def press_lighter(self, event: EventData) -> None:

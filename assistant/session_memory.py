@@ -33,15 +33,15 @@ def record_session(
     def stopped(exc: MemoryUnavailable) -> None:
         notice(dialog.line("memory.stopped_saving", path=exc.path, detail=exc.detail))
 
-    try:
-        return SessionMemory(memory, routine, mode, volume_steps, offered, stopped)
-    except MemoryUnavailable as exc:
-        notice(memory_problem(dialog, exc, in_session=True))
-        return None
+    return SessionMemory(memory, routine, mode, volume_steps, offered, stopped)
 
 
 class SessionMemory:
     """An event subscriber: progress, commands, screening answers and learned preferences.
+
+    The session is written into history only when it reaches its first step: a start
+    that fails before that (no model, no microphone) or ends during the questions
+    leaves no "in progress" row behind to be offered for resuming.
 
     A write that fails (the file became locked or unwritable) is reported once through
     `on_failure` and memory is left alone for the rest of the session, which carries on.
@@ -60,7 +60,8 @@ class SessionMemory:
         is closed once this one really takes its place (answered, or steps done)."""
         self.memory = memory
         self.volume_steps = volume_steps
-        self.session_id = memory.begin_session(routine, mode)
+        self.session_id: int | None = None
+        """None until the first step: see the class docstring."""
         self.routine = routine
         self.mode = mode
         self.mode_chosen = True
@@ -87,6 +88,8 @@ class SessionMemory:
     def _record(self, event: Event) -> None:
         kind = event["type"]
         if kind == "step":
+            if self.session_id is None:
+                self.session_id = self.memory.begin_session(self.routine, self.mode)
             self.steps_seen += 1
             self.step_index = int(event["index"])
             self.step_id, self.foot = str(event["id"]), event.get("foot")
@@ -113,15 +116,16 @@ class SessionMemory:
         elif kind == "volume":
             self.volume_steps += int(event["step"])
             self.memory.save_preferences({"volume_steps": str(self.volume_steps)})
-        elif kind == "pace":
-            self.memory.save_preferences({"pace_factor": str(event["factor"])})
+        elif kind == "pace" and "relative" in event:
+            self.memory.save_preferences({"pace_relative": str(event["relative"])})
         elif kind == "state" and event["to"] == "finished":
             self._finished()
 
     def _mode(self, mode: str, chosen: bool) -> None:
         """A mode the user chose is remembered; one taken by default (no answer) is not."""
         self.mode, self.mode_chosen = mode, chosen
-        self.memory.set_session_mode(self.session_id, mode)
+        if self.session_id is not None:
+            self.memory.set_session_mode(self.session_id, mode)
         if chosen:
             self.memory.save_preferences({"mode": mode})
 
@@ -130,7 +134,8 @@ class SessionMemory:
         if answer == "yes":
             self.routine = str(event["routine"])
             self.mode = str(event["mode"])
-            self.memory.set_session_routine(self.session_id, self.routine, self.mode)
+            if self.session_id is not None:
+                self.memory.set_session_routine(self.session_id, self.routine, self.mode)
         if answer in ("yes", "no") and self.offered is not None:
             self.memory.mark_interrupted(self.offered)
             self.offered = None
@@ -138,6 +143,8 @@ class SessionMemory:
     def _finished(self) -> None:
         if self.mode_chosen:
             self.memory.save_preferences({"mode": self.mode})
+        if self.session_id is None:
+            return  # it never reached a step: nothing to put in history
         ended = self.commands.get("end_session", 0) > 0
         self._progress()
         self.memory.end_session(self.session_id, "ended" if ended else "finished")
@@ -146,6 +153,8 @@ class SessionMemory:
 
     def _progress(self) -> None:
         """Steps completed: those whose time ran out, not those skipped or left."""
+        if self.session_id is None:
+            return
         self.memory.record_progress(
             self.session_id,
             self.step_index,

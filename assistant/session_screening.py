@@ -3,12 +3,17 @@
 A mixin of `Session`, because the state machine finds its callbacks on the model.
 
 Each prompt waits for a reply: the resume offer (yes/no), the mode (myself/partner),
-each safety question (yes/no), and, after a doctor-first yes, the choice to end or to
-continue gently. Commands still act as commands (stop, pause and pain at once;
-repeat asks again); only speech that is no command is an unclear reply. An unclear
-reply or silence (the answer timeout, scaled like every duration) gets the prompt
-once more, then the safe default: a new session, self-massage, "yes" to a safety
-question, and going on gently without the pressure points. Nothing waits forever.
+the safety questions (yes/no), and, after a doctor-first yes, the choice to end or to
+continue gently. The safety questions come as one first ("does any of these apply?",
+naming every condition): a clear no answers them all; a yes or an unclear reply goes
+through them one by one, so what each yes means is decided as before. Commands still
+act as commands (stop, pause and pain at once; repeat asks again); only speech that is
+no command is an unclear reply. An unclear reply or silence (the answer timeout,
+scaled like every duration) gets the prompt once more, then the safe default: a new
+session, self-massage, "yes" to a safety question, and going on gently without the
+pressure points. Nothing waits forever.
+A "yes" taken by default is said to be one, holds for this session only, is never
+remembered as the person's answer, and so is asked again next time.
 
 Answers belong to the person being massaged; switching between myself and partner
 screens the other person when their answers are not current.
@@ -31,7 +36,8 @@ from assistant.safety import Question, Screening, ScreeningPlan
 from assistant.session_states import State
 from assistant.settings import Mode, SessionSettings
 
-Phase = Literal["offer", "mode", "questions", "choice"]
+Phase = Literal["offer", "mode", "any", "questions", "choice"]
+""""any": the one question naming every condition; "questions": one at a time."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,15 @@ class ScreeningMixin:
         self.offer = offer
         self._phase: Phase | None = None
         self.answers: dict[str, bool] = {}
-        """The answers for the person being massaged now."""
+        """The answers for the person being massaged now (assumed ones included)."""
+        self.given: dict[str, bool] = {}
+        """The answers they gave in this round of questions: only these are remembered."""
+        self.assumed: set[str] = set()
+        """Questions taken as yes for want of a clear answer, this session."""
+        self.assumed_now: set[str] = set()
+        """The ones of those taken in this round of questions."""
+        self.to_ask: tuple[Question, ...] = ()
+        """The questions this round: those with no current answer (all, when asked for)."""
         self.question_index = 0
         self.retries = 0
         """Unclear replies or silences at the current prompt (one more try, then default)."""
@@ -121,7 +135,7 @@ class ScreeningMixin:
 
     def awaiting_answer(self, event: EventData) -> bool:
         """A yes or a no answers something now."""
-        return self.phase in ("offer", "questions")
+        return self.phase in ("offer", "any", "questions")
 
     def mode_choosable(self, event: EventData) -> bool:
         """Myself or partner: the answer to the mode question, or a change of person
@@ -176,7 +190,12 @@ class ScreeningMixin:
         return True
 
     def unclear_answer(self) -> None:
-        """Asked once more; then the safe default for what was asked."""
+        """Asked once more; then the safe default for what was asked. To the one question
+        about every condition, it means going through them one by one."""
+        if self.phase == "any":
+            self._say("safety.one_by_one_unclear")
+            self._ask("questions")
+            return
         if self.retries == 0:
             self.retries = 1
             if self.phase in ("offer", "questions"):
@@ -189,7 +208,8 @@ class ScreeningMixin:
         elif self.phase == "mode":
             self._choose_mode("self", defaulted=True)
         elif self.phase == "questions":
-            self._record_answer(True)
+            self._say("safety.assumed_yes")
+            self._record_answer(True, assumed=True)
         elif self.phase == "choice":
             self._choice_defaulted = True
             self.trigger("gently")
@@ -222,7 +242,7 @@ class ScreeningMixin:
         if plan.ask or self.screening.yes_to(plan.answers):
             self.trigger("screen_person")
         else:
-            self.answers = dict(plan.answers)
+            self.answers, self.assumed = dict(plan.answers), set(plan.assumed)
             self._set_safety(gentle=False, skip=False)
 
     # ----- prompts ---------------------------------------------------------------------
@@ -242,6 +262,11 @@ class ScreeningMixin:
             )
         elif self.phase == "mode":
             self._say("ask_mode")
+        elif self.phase == "any":
+            self._say(
+                "safety.any" if self.mode == "self" else "safety.any_partner",
+                conditions=self._names(list(self.to_ask), "join.last_or"),
+            )
         elif self.phase == "questions":
             question = self._question
             self._say_text(f"safety.{question.id}", question.text.for_mode(self.mode))
@@ -251,11 +276,18 @@ class ScreeningMixin:
 
     @property
     def _question(self) -> Question:
-        return self.screening.questions[self.question_index]
+        return self.to_ask[self.question_index]
 
     def _yes_no(self, yes: bool) -> None:
         if self.phase == "offer":
             self._answer_offer("yes" if yes else "no")
+        elif self.phase == "any" and yes:
+            self._say("safety.one_by_one")
+            self._ask("questions")
+        elif self.phase == "any":  # none of them: a no to each
+            self.given.update({q.id: False for q in self.to_ask})
+            self.answers.update(self.given)
+            self._questions_done()
         else:
             self._record_answer(yes)
 
@@ -290,27 +322,52 @@ class ScreeningMixin:
     def _screen_person(self) -> None:
         """Ask about the person massaged now, or apply what is known about them."""
         self.phase, self.answers, self.question_index = None, {}, 0
+        self.given, self.assumed_now = {}, set()
         if not self.welcomed:
             self.welcomed = True
             self._welcome()
         plan = self.plans[self.mode]
         if plan.ask:
+            # Answers still current are kept; only the others are asked (all of them
+            # when none is left, as on "safety check").
+            self.answers, self.assumed = dict(plan.answers), set()
+            questions = self.screening.questions
+            self.to_ask = tuple(q for q in questions if q.id not in self.answers)
+            if not self.to_ask:
+                self.answers, self.to_ask = {}, questions
             self._say("safety.intro" if self.mode == "self" else "safety.intro_partner")
-            self._ask("questions")
+            self._ask("any" if len(self.to_ask) > 1 else "questions")
         else:
-            self.answers = dict(plan.answers)
+            self.answers, self.assumed = dict(plan.answers), set(plan.assumed)
             self._conclude(remembered=True)
 
-    def _record_answer(self, yes: bool) -> None:
-        self.answers[self._question.id] = yes
+    def _record_answer(self, yes: bool, assumed: bool = False) -> None:
+        """`assumed`: no clear answer came; a yes for this session, not the person's."""
+        qid = self._question.id
+        self.answers[qid] = yes
+        if assumed:
+            self.assumed.add(qid)
+            self.assumed_now.add(qid)
+        else:
+            self.given[qid] = yes
         self.retries = 0
         self.question_index += 1
-        if self.question_index < len(self.screening.questions):
+        if self.question_index < len(self.to_ask):
             self._prompt()
             return
+        self._questions_done()
+
+    def _questions_done(self) -> None:
         self.phase = None
-        self.plans[self.mode] = ScreeningPlan(ask=False, answers=dict(self.answers))
-        self.events.emit("screening", person=self.mode, answers=dict(self.answers))
+        self.plans[self.mode] = ScreeningPlan(
+            ask=False, answers=dict(self.answers), assumed=frozenset(self.assumed)
+        )
+        self.events.emit(
+            "screening",
+            person=self.mode,
+            answers=dict(self.given),
+            assumed=sorted(self.assumed_now),
+        )
         self._conclude(remembered=False)
 
     def _conclude(self, remembered: bool) -> None:
@@ -322,14 +379,35 @@ class ScreeningMixin:
                 self._say_text(
                     f"safety.reminder.{question.id}", question.reminder.for_mode(self.mode)
                 )
-        if any(q.doctor_first for q in yes):
-            self._say("safety.doctor_again" if remembered else "safety.doctor")
+        doctor = [q for q in yes if q.doctor_first]
+        if doctor:
+            self._doctor_first(doctor, remembered)
             self._ask("choice")
             return
         self._set_safety(gentle=bool(yes), skip=self._points_answer())
         if not yes and not remembered:
             self._say("safety.clear")
         self.trigger("screened")
+
+    def _doctor_first(self, doctor: list[Question], remembered: bool) -> None:
+        """The doctor line: after answers just given; else naming what was told before,
+        or what is only taken as yes today (never "you told me" for that)."""
+        if not remembered:
+            self._say("safety.doctor")
+            return
+        told = [q for q in doctor if q.id not in self.assumed]
+        if told:
+            self._say("safety.doctor_again", conditions=self._names(told, "join.last_and"))
+        else:
+            self._say("safety.doctor_assumed", conditions=self._names(doctor, "join.last_and"))
+
+    def _names(self, questions: list[Question], last: str) -> str:
+        """The conditions' short names as a spoken list ("a, b and c")."""
+        names = [q.short for q in questions]
+        if len(names) == 1:
+            return names[0]
+        between = self.dialog.line("join.between")
+        return between.join(names[:-1]) + self.dialog.line(last) + names[-1]
 
     def _points_answer(self) -> bool:
         points = [q for q in self.screening.questions if q.skip_pressure_points]

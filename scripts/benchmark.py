@@ -886,6 +886,7 @@ class RoomBench:
         from assistant.safety import load_screening
 
         answers = {f"safety.{q.id}": "no" for q in load_screening().questions}
+        answers["safety.any"] = "no"  # the one question about all of them, asked first
         answers["ask_mode"] = "myself"
         deadline = time.monotonic() + timeout_s
         answered = 0

@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
+from assistant.dialog import load_dialog
+from assistant.errors import AudioUnavailable
+from assistant.memory import Memory
 from assistant.routines import load_routine
 
 PROGRAM = [sys.executable, "-m", "assistant"]
@@ -182,3 +186,50 @@ def test_say_into_a_missing_folder_is_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "f").touch()
     under_a_file = tmp_path / "f" / "x.wav"
     one_line_refusal(run_program("say", "hi", "--out", str(under_a_file)), under_a_file)
+
+# ----- the voice: checked in every mode, before anything is remembered ---------------------
+
+
+def remembered(home: Path) -> dict[str, str]:
+    memory = Memory(home)
+    try:
+        return memory.preferences()
+    finally:
+        memory.close()
+
+
+def test_an_unknown_voice_in_keyboard_mode_is_one_line_exit_2_and_nothing_saved(
+    home: Path,
+) -> None:
+    before = remembered(home)
+    result = CliRunner().invoke(
+        cli, ["start", "--text", "--voice", "no-such-voice-xq"], input="end session\n"
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        "massage-assistant: " + load_dialog().line("notice.unknown_voice", voice="no-such-voice-xq")
+    ]
+    assert "no-such-voice-xq" in lines[0] and "massage-assistant voices" in lines[0]
+    assert remembered(home) == before, "nothing saved"
+    assert Memory(home).sessions() == []
+
+
+def test_a_voice_that_cannot_be_checked_is_not_remembered(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No speech engine to check against: the session goes on in print, and the voice
+    given is said to be unchecked and not remembered (it used to be saved unchecked)."""
+    import assistant.adapters.pyttsx3_tts as tts
+
+    def no_engine() -> None:
+        raise AudioUnavailable("no speech engine")
+
+    monkeypatch.setattr(tts, "Pyttsx3Renderer", no_engine)
+    result = CliRunner().invoke(
+        cli, ["start", "--text", "--routine", "quick", "--voice", "klingon"], input="end session\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "voice" not in remembered(home)
+    notice = load_dialog().line("notice.voice_unchecked", voice="klingon")
+    assert notice in result.output.splitlines()

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from assistant.cli import cli
 from assistant.dialog import load_dialog
 from assistant.memory import DB_NAME, Memory, MemoryUnavailable
+from assistant.routines import load_routine
 from assistant.safety import load_screening
 from assistant.session_memory import SessionMemory
 from assistant.settings import MemorySettings
@@ -340,7 +341,7 @@ def test_killing_a_session_at_any_moment_keeps_every_confirmed_write(
         # The events file is written before memory is; any event after a step means
         # that step's write had been committed before the kill.
         seen = events_of(events) if events.exists() else []
-        if not seen:  # killed while starting up: nothing was recorded yet
+        if not [e for e in seen if e["type"] == "step"]:  # before the first step: no session
             memory.close()
             continue
         steps = [n for n, e in enumerate(seen) if e["type"] == "step"]
@@ -359,9 +360,8 @@ def test_killing_a_session_at_any_moment_keeps_every_confirmed_write(
     # Each start closes every older unfinished session but the one it offers, and
     # "no" closes that one too (unless the kill came first).
     outcomes = [s.outcome for s in Memory(home).sessions()]
-    assert outcomes.count(None) in (1, 2) and outcomes.count("interrupted") == 8 - outcomes.count(
-        None
-    )
+    assert outcomes.count(None) in (1, 2)
+    assert outcomes.count("interrupted") == len(outcomes) - outcomes.count(None)
 
 
 def kill_at_step(events: Path, skips: int) -> None:
@@ -392,7 +392,8 @@ def test_a_killed_session_is_offered_and_picked_up_by_saying_yes(
 ) -> None:
     kill_at_step(tmp_path / "killed.jsonl", skips=3)
     events = tmp_path / "again.jsonl"
-    proc = start("--routine", "full", "--events", str(events), stdin="yes\nend session\n")
+    # No routine asked for: the one killed is offered (asking for another is not).
+    proc = start("--events", str(events), stdin="yes\nend session\n")
     assert proc.returncode == 0, proc.stderr
     keys = said(events)
     assert keys[0] == "resume.offer" and "resume.accepted" in keys
@@ -458,6 +459,45 @@ def test_routine_pressure_and_pace_are_learned_and_said_next_time(tmp_path: Path
     assert proc.returncode == 0
     keys = said(explicit)
     assert "remembered_pressure" not in keys and "remembered_routine" not in keys
+
+
+@pytest.mark.parametrize(
+    ("first", "change", "then", "said_as"),
+    [
+        ("quick", "slower", "bedtime", "slower"),
+        ("bedtime", "faster", "quick", "faster"),
+        ("quick", "slower", "quick", "slower"),
+    ],
+)
+def test_the_pace_is_remembered_against_the_routine_it_was_set_in(
+    tmp_path: Path, first: str, change: str, then: str, said_as: str
+) -> None:
+    """Issue 17: "slower" in quick (normal pace) made bedtime (slow) say "faster"."""
+    from assistant.remembered import plan_start
+    from assistant.routines import load_routine
+    from assistant.settings import PACES, SessionSettings
+    from tests.fakes import make_session
+
+    memory = Memory(tmp_path)
+    h = make_session(first, pace_factor=PACES[load_routine(first).default_pace])
+    h.events.subscribe(SessionMemory(memory, first, "self"))
+    h.session.begin()
+    h.say(change)
+    own = PACES[load_routine(then).default_pace]
+    wanted = SessionSettings(routine=then, mode="self", pace_factor=own)
+    plan = plan_start(memory, wanted, {}, (False, False), MemorySettings(folder=tmp_path),
+                      load_dialog())
+    assert plan.settings.pace_remembered == said_as
+    assert (plan.settings.pace_factor > own) == (said_as == "slower")
+    welcome = make_session(then, pace_factor=plan.settings.pace_factor,
+                           pace_remembered=plan.settings.pace_remembered)
+    welcome.session.begin()
+    line = next(t for k, t in zip(welcome.said_keys(), welcome.voice.said, strict=True)
+                if k == "remembered_pace")
+    assert load_dialog().line(f"pace_compare.{said_as}") in line
+    given = plan_start(memory, wanted, {}, (False, True), MemorySettings(folder=tmp_path),
+                       load_dialog())
+    assert given.settings.pace_remembered is None and given.settings.pace_factor == own
 
 
 def test_each_person_is_screened_once_and_remembered_apart(tmp_path: Path) -> None:
@@ -552,3 +592,55 @@ def test_voice_rate_chimes_and_volume_are_remembered(tmp_path: Path) -> None:
     assert again.speech.volume > first.speech.volume
     louder = plan_start(memory, wanted, {"rate_wpm": 180}, (False, False), options, dialog)
     assert louder.speech.rate_wpm == 180
+
+
+# ----- what counts as a session ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flags", [["--engine", "vosk"], ["--model", "/nonexistent/vosk-model"]], ids=["vosk", "model"]
+)
+def test_a_start_that_fails_before_the_first_step_leaves_no_session_behind(
+    home: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str]
+) -> None:
+    """Issue 17: the failed start was left "in progress" and offered for resuming."""
+    import assistant.app
+    import assistant.cli
+
+    # No speakers and no device lookup: the recognizer is what fails, as it does for real.
+    monkeypatch.setattr(assistant.app, "_open_voice", lambda *args: None)
+    monkeypatch.setattr(assistant.cli, "_choose_devices", lambda *args: None)
+    result = CliRunner().invoke(cli, ["start", "--routine", "quick", *flags], input="")
+    assert result.exit_code == 2, result.output
+    assert "vosk model" in result.output
+    assert Memory(home).sessions() == []
+    history = CliRunner().invoke(cli, ["history"])
+    assert "in progress" not in history.output
+    assert history.output.splitlines()[0] == load_dialog().line("history.none")
+
+
+def test_a_session_that_never_reached_a_step_is_not_history(tmp_path: Path) -> None:
+    memory = Memory(tmp_path)
+    recorder = SessionMemory(memory, "quick", "self")
+    recorder({"t": 0, "type": "mode", "mode": "partner", "defaulted": False})
+    recorder({"t": 1, "type": "screening", "person": "partner", "answers": {"clots": False}})
+    recorder({"t": 2, "type": "state", "from": "screening", "to": "finished"})
+    assert memory.sessions() == []
+    assert memory.preferences()["mode"] == "partner", "what was chosen is still learned"
+    assert memory.screening_answers("partner") == {"clots": (False, memory.screening_answers(
+        "partner")["clots"][1])}
+
+
+def test_asking_for_another_routine_does_not_offer_to_resume_but_keeps_it_for_later(
+    home: Path, tmp_path: Path
+) -> None:
+    kill_at_step(tmp_path / "killed.jsonl", skips=2)  # a quick session
+    other = tmp_path / "full.jsonl"
+    proc = start("--routine", "full", "--events", str(other))
+    assert proc.returncode == 0, proc.stderr
+    assert "resume.offer" not in said(other)
+    later = tmp_path / "later.jsonl"
+    proc = start("--events", str(later))  # no routine asked for: the offer is made
+    assert proc.returncode == 0, proc.stderr
+    offer = next(e["text"] for e in events_of(later) if e.get("key") == "resume.offer")
+    assert load_routine("quick").title in offer, "the offer names the routine"

@@ -13,6 +13,7 @@ def in_state(state: str) -> Harness:
     if state == "screening":
         h = make_session("quick", screening=ScreeningPlan(ask=True))
         h.session.begin()
+        h.say("yes")  # something applies: one question at a time
         h.say("no")
         return h
     h = make_session("quick")

@@ -39,6 +39,11 @@ def make(
 
 
 def answer_all(h: Harness, yes: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    """All no: "no" to the one question; else "yes" to it, then each in turn."""
+    assert h.said_keys()[-1] in ("safety.any", "safety.any_partner")
+    h.say("yes" if yes else "no")
+    if not yes:
+        return
     for q in QUESTIONS:
         assert h.session.phase == "questions" and h.session._question.id == q
         h.say("yes" if q in yes else "no")
@@ -74,11 +79,76 @@ def test_all_no_goes_straight_on() -> None:
     h.session.begin()
     assert h.session.state_name == "screening"
     answer_all(h)
-    assert asked(h) == QUESTIONS
+    assert asked(h) == [], "one question, not six"
     assert "safety.clear" in h.said_keys()
     assert h.session.state_name == "running" and not h.session.gentle
     [event] = h.events.of_type("screening")
     assert event["answers"] == ALL_NO and event["person"] == "self"
+
+
+def test_one_question_first_names_every_condition_from_the_safety_data() -> None:
+    """Issue 17: six questions one by one took most of the 94 s from launch to step 1."""
+    h = make_session(screening=ScreeningPlan(ask=True))
+    h.session.begin()
+    assert h.said_keys()[-2:] == ["safety.intro", "safety.any"]
+    text = h.voice.said[-1]
+    where = [text.find(q.short) for q in SCREENING.questions]
+    assert -1 not in where and where == sorted(where), "every condition, in order"
+    assert "you" in text.split(":")[0].lower()
+    h.say("no")
+    assert h.session.state_name == "running" and not h.session.gentle
+    assert "safety.clear" in h.said_keys()
+    [event] = h.events.of_type("screening")
+    assert event["answers"] == ALL_NO and event["assumed"] == []
+
+
+def test_the_one_question_is_put_to_the_partner_about_them() -> None:
+    h = make_session(mode="partner", screening=ScreeningPlan(ask=True))
+    h.session.begin()
+    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.any_partner"]
+    asking = h.voice.said[-1].split(":")[0].lower()
+    assert "them" in asking and "you" not in asking
+
+
+@pytest.mark.parametrize("reply", ["yes", "I don't know", None])
+def test_a_yes_or_an_unclear_reply_goes_through_them_one_by_one(reply: str | None) -> None:
+    h = make_session(screening=ScreeningPlan(ask=True), answer_timeout_s=5.0)
+    h.session.begin()
+    if reply is None:
+        h.run_for(6)  # no reply at all
+    else:
+        h.say(reply)
+    lead = "safety.one_by_one" if reply == "yes" else "safety.one_by_one_unclear"
+    assert h.said_keys()[-2:] == [lead, "safety.clots"]
+    assert h.session.answers == {}, "nothing taken from that reply"
+    for q in QUESTIONS:
+        assert h.session._question.id == q
+        h.say("yes" if q == "surgery" else "no")
+    assert asked(h) == QUESTIONS
+    assert h.said_keys()[-2:] == ["safety.doctor", "safety.choice"]
+
+
+def test_only_the_questions_without_a_current_answer_are_asked() -> None:
+    day = 86400.0
+    known = {q: (False, 100 * day) for q in QUESTIONS if q != "pregnancy"}
+    plan = plan_screening(SCREENING, known, 101 * day, asked=False)
+    assert plan.ask and plan.answers == {q: False for q in known}
+    h = make_session(screening=plan)
+    h.session.begin()
+    assert h.said_keys()[-2:] == ["safety.intro", "safety.pregnancy"], "one: asked as it is"
+    h.say("yes")
+    h.say("continue gently")
+    assert h.session.skip_points, "a yes means what it always meant"
+    [event] = h.events.of_type("screening")
+    assert event["answers"] == {"pregnancy": True}, "the others keep their dates"
+    two = plan_screening(SCREENING, {"clots": (True, 100 * day)}, 101 * day, asked=False)
+    h = make_session(screening=two)
+    h.session.begin()
+    text = h.voice.said[-1]
+    assert h.said_keys()[-1] == "safety.any"
+    assert [q.short in text for q in SCREENING.questions] == [q != "clots" for q in QUESTIONS]
+    h.say("no")
+    assert h.said_keys()[-2:] == ["safety.doctor", "safety.choice"], "the known yes stands"
 
 
 def test_a_yes_recommends_a_doctor_and_offers_a_choice_that_never_waits_forever() -> None:
@@ -143,6 +213,7 @@ def test_diabetes_alone_reminds_to_check_the_feet_and_goes_gently_without_a_doct
 def test_unclear_answers_are_asked_once_more_then_taken_as_yes() -> None:
     h = make_session(screening=ScreeningPlan(ask=True))
     h.session.begin()
+    to_question(h, "clots")
     h.say("banana")
     assert h.said_keys()[-2:] == ["safety.unclear", "safety.clots"]
     h.say("purple")
@@ -150,10 +221,96 @@ def test_unclear_answers_are_asked_once_more_then_taken_as_yes() -> None:
     assert h.said_keys()[-1] == "safety.neuropathy"
 
 
+def to_question(h: Harness, qid: str) -> None:
+    """Answer "no" up to question `qid` (saying there is something, if asked at once)."""
+    if h.session.phase == "any":  # the one question about all of them
+        h.say("yes")
+    while h.session._question.id != qid:
+        h.say("no")
+
+
+def test_an_answer_not_caught_twice_is_said_to_be_a_yes_for_today_only() -> None:
+    """Issue 17: it was taken as yes silently, and remembered as the person's answer."""
+    plans: ScreeningPlans = {
+        "self": ScreeningPlan(ask=True),
+        "partner": ScreeningPlan(ask=False, answers=ALL_NO),
+    }
+    h = make("quick", plans, mode="self")
+    h.session.begin()
+    to_question(h, "wounds")
+    h.say("banana")
+    h.say("purple")
+    assert h.said_keys()[-2:] == ["safety.assumed_yes", "safety.surgery"]
+    assert "treat it as a yes" in h.voice.said[-2]
+    assert h.session.answers["wounds"] is True, "a yes for this session"
+    h.say("no")
+    h.say("no")
+    [event] = h.events.of_type("screening")
+    assert "wounds" not in event["answers"] and event["assumed"] == ["wounds"]
+    assert h.said_keys()[-2:] == ["safety.doctor", "safety.choice"]
+    h.say("continue gently")
+    assert h.session.gentle
+    # Back to yourself after the partner: still a yes today, but never "you told me".
+    h.say("partner")
+    h.say("myself")
+    assert h.session.state_name == "screening"
+    assert h.said_keys()[-2:] == ["safety.doctor_assumed", "safety.choice"]
+    assert "open wounds" in h.voice.said[-2]
+
+
+def test_an_assumed_yes_is_not_remembered_and_is_asked_again_next_time(tmp_path: Path) -> None:
+    from assistant.dialog import load_dialog
+    from assistant.memory import Memory
+    from assistant.remembered import plan_start
+    from assistant.session_memory import SessionMemory
+    from assistant.settings import MemorySettings, SessionSettings
+
+    memory = Memory(tmp_path)
+
+    def next_start() -> ScreeningPlans:
+        wanted = SessionSettings(routine="quick", mode="self")
+        return plan_start(memory, wanted, {}, (False, False), MemorySettings(folder=tmp_path),
+                          load_dialog()).screening
+
+    first = make("quick", next_start(), mode="self")
+    first.events.subscribe(SessionMemory(memory, "quick", "self"))
+    first.session.begin()
+    to_question(first, "wounds")
+    first.say("banana")
+    first.say("banana")
+    first.say("no")
+    first.say("no")
+    first.say("continue gently")
+    assert set(memory.screening_answers("self")) == set(QUESTIONS) - {"wounds"}
+    second = make("quick", next_start(), mode="self")
+    second.session.begin()
+    to_question(second, "wounds")
+    assert second.said_keys()[-1] == "safety.wounds", "asked again"
+    assert "safety.doctor_again" not in second.said_keys()
+    while second.session.state_name == "screening":
+        second.say("no")
+    assert not second.session.gentle
+
+
+def test_a_remembered_yes_names_its_condition_when_recalled() -> None:
+    by_id = {q.id: q for q in SCREENING.questions}
+    h = make_session(screening=ScreeningPlan(ask=False, answers={**ALL_NO, "clots": True}))
+    h.session.begin()
+    assert h.said_keys()[-2:] == ["safety.doctor_again", "safety.choice"]
+    assert by_id["clots"].short in h.voice.said[-2]
+    two = make_session(
+        screening=ScreeningPlan(ask=False, answers={**ALL_NO, "wounds": True, "pregnancy": True})
+    )
+    two.session.begin()
+    line = two.voice.said[two.said_keys().index("safety.doctor_again")]
+    assert by_id["wounds"].short in line and by_id["pregnancy"].short in line
+
+
 @pytest.mark.parametrize("phrase", ["I don't know", "no idea", "not sure"])
 def test_not_knowing_is_unclear_not_no(phrase: str) -> None:
     h = make_session(screening=ScreeningPlan(ask=True))
     h.session.begin()
+    to_question(h, "clots")
     h.say(phrase)
     assert "clots" not in h.session.answers
     assert h.said_keys()[-2:] == ["safety.unclear", "safety.clots"]
@@ -163,8 +320,10 @@ def test_silence_counts_as_unclear_and_the_wait_scales_with_time_scale() -> None
     h = make_session(screening=ScreeningPlan(ask=True), answer_timeout_s=10.0, time_scale=0.1)
     h.session.begin()
     h.run_for(0.8, step=0.1)
-    assert "safety.unclear" not in h.said_keys(), "not before the (scaled) second"
+    assert "safety.one_by_one_unclear" not in h.said_keys(), "not before the (scaled) second"
     h.run_for(0.5, step=0.1)
+    assert h.said_keys()[-2:] == ["safety.one_by_one_unclear", "safety.clots"]
+    h.run_for(1.2, step=0.1)
     assert "safety.unclear" in h.said_keys()
     h.run_for(1.2, step=0.1)
     assert h.session.answers == {"clots": True}
@@ -175,15 +334,16 @@ def test_the_wait_starts_when_the_assistant_stops_talking() -> None:
     h.session.begin()
     h.voice.speaking = True
     h.run_for(30)
-    assert "safety.unclear" not in h.said_keys()
+    assert "safety.one_by_one_unclear" not in h.said_keys()
     h.voice.speaking = False
     h.run_for(6)
-    assert "safety.unclear" in h.said_keys()
+    assert "safety.one_by_one_unclear" in h.said_keys()
 
 
 def test_commands_during_the_questions_are_commands_not_unclear_answers() -> None:
     h = make_session(screening=ScreeningPlan(ask=True))
     h.session.begin()
+    h.say("yes")  # something applies: one at a time
     h.say("no")  # clots: no; now on neuropathy
     h.say("pause")
     assert h.session.state_name == "paused"
@@ -292,6 +452,8 @@ def test_partner_mode_asks_about_them() -> None:
     h = make_session(mode="partner", screening=ScreeningPlan(ask=True))
     h.session.begin()
     assert "safety.intro_partner" in h.said_keys()
+    assert "them" in h.voice.said[-1].lower()
+    h.say("yes")
     assert "they" in h.voice.said[-1].lower()
 
 
@@ -305,7 +467,7 @@ def test_your_answers_are_not_applied_to_a_partner_nor_theirs_to_you() -> None:
     assert h.session.state_name == "running" and asked(h) == []
     h.say("partner")
     assert h.session.state_name == "screening", "the partner is screened first"
-    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.clots"]
+    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.any_partner"]
     answer_all(h, yes={"pregnancy"})
     h.say("continue gently")
     assert h.events.of_type("screening")[-1] == {
@@ -328,9 +490,10 @@ def test_choosing_the_other_person_during_the_questions_asks_about_them() -> Non
     h = make("quick", {"self": ScreeningPlan(ask=True), "partner": ScreeningPlan(ask=True)})
     h.session.begin()
     h.say("yes")
+    h.say("yes")
     h.say("my partner")
     assert h.session.mode == "partner"
-    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.clots"]
+    assert h.said_keys()[-2:] == ["safety.intro_partner", "safety.any_partner"]
     answer_all(h)
     assert h.events.of_type("screening")[-1]["person"] == "partner"
     assert h.session.state_name == "running" and not h.session.gentle
@@ -485,7 +648,9 @@ def test_the_readme_example_finishes_on_a_fresh_home(tmp_path: Path) -> None:
     [mode] = [e for e in events if e["type"] == "mode"]
     assert mode["mode"] == "self" and mode["defaulted"] is True
     [screening] = [e for e in events if e["type"] == "screening"]
-    assert all(screening["answers"].values()), "unanswered questions count as yes"
+    assert screening["answers"] == {}, "nobody answered: nothing to remember"
+    assert screening["assumed"] == sorted(QUESTIONS), "but each counts as yes today"
     keys = [e["key"] for e in events if e["type"] == "say"]
     assert {"mode_default_self", "safety.doctor", "safety.choice_timeout"} <= set(keys)
+    assert "safety.assumed_yes" in keys
     assert "pressure_points" not in [e["id"] for e in events if e["type"] == "step"]

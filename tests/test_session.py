@@ -249,6 +249,7 @@ def in_state(state: str) -> Harness:
     if state == "screening":
         h = make_session(screening=ScreeningPlan(ask=True))
         h.session.begin()
+        h.say("yes")  # something applies: one question at a time
         h.say("yes")  # a yes to a safety question: now it waits for a choice
         while not h.session.awaiting_choice:
             h.say("no")

@@ -10,20 +10,21 @@ from assistant.errors import AudioUnavailable
 from assistant.memory import Memory, MemoryUnavailable
 
 
-def check_voice(spec: str) -> None:
+def check_voice(spec: str) -> bool:
     """Raise UnknownVoice (one line naming `massage-assistant voices`) when the speech
-    engine has no such voice. Without an engine there is nothing to check against; the
-    session then carries on in text, where the voice does not matter."""
+    engine has no such voice; False when there is no engine to check against (lines are
+    printed then, and a voice nobody could check must not be remembered)."""
     from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
 
     try:
         renderer = Pyttsx3Renderer()
     except AudioUnavailable:
-        return
+        return False
     try:
         renderer.resolve_voice(spec)
     finally:
         renderer.close()
+    return True
 
 
 def installed_voice(
