@@ -187,6 +187,7 @@ def test_say_into_a_missing_folder_is_one_clear_line(tmp_path: Path) -> None:
     under_a_file = tmp_path / "f" / "x.wav"
     one_line_refusal(run_program("say", "hi", "--out", str(under_a_file)), under_a_file)
 
+
 # ----- the voice: checked in every mode, before anything is remembered ---------------------
 
 

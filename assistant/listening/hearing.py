@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assistant.listening.second_opinion import Resolution, SecondOpinion, Verdict
-from assistant.listening.short_words import OTHER, TAUGHT, ShortWords, WordReading
+from assistant.listening.short_words import OTHER, TAUGHT, WordReader, WordReading
 from assistant.listening.spotter import CommandSpotter, Decision
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Heard, Recognizer
@@ -45,7 +45,13 @@ class WordRules:
     not_stop_below: float = 0.15
     """A spot is dismissed only when "stop" scored under this all along."""
     answer_bar: float = 0.5
-    """A spot read as "yes" or "no" this surely acts as that answer."""
+    """A spot read as "yes" or "no" this surely acts as that answer, when that answer
+    is understood now and "stop" scored under `unsure_stop` (else it stops: a real
+    "stop" read as "no" while the massage runs must not be lost)."""
+    unsure_stop: float = 0.35
+    sure_other: float = 0.9
+    """A spot read as another word this surely, with "stop" under `unsure_stop`, is
+    dismissed (a "go" that also looked a little like "stop")."""
     act_bar: float = 0.7
     """The classifier alone acts on a short utterance's word read this surely."""
     veto_bar: float = 0.7
@@ -87,7 +93,7 @@ class Hearing:
         vocabulary: Vocabulary,
         stop_spotter: StopSpotter | None = None,
         opinion: SecondOpinion | None = None,
-        words: ShortWords | None = None,
+        words: WordReader | None = None,
         rules: WordRules | None = None,
     ) -> None:
         self.recognizer = recognizer
@@ -208,13 +214,16 @@ class Hearing:
         rules = self.rules
         reading = self.words.reading(at - rules.spot_before_s, at + rules.spot_after_s,
                                      rules.answer_bar)
+        stop = reading.scores[STOP_INTENT]
         if reading.word == STOP_INTENT:
             return self._resolved(self.opinion.settle(Verdict.STOP, "words_stop"), stream_start)
-        if reading.word in CHECKED_ANSWERS:
+        if (reading.word in CHECKED_ANSWERS and stop < rules.unsure_stop
+                and reading.word in self.spotter.valid()):
             self.opinion.settle(Verdict.OTHER_COMMAND, f"words_{reading.word}")
             said = Heard(reading.word, True, at - SPOT_SPAN_S, at)
             return self._heard(said, stream_start, by="words")
-        if reading.scores[STOP_INTENT] < rules.not_stop_below:
+        sure_other = reading.word != OTHER and reading.probability >= rules.sure_other
+        if stop < rules.not_stop_below or (sure_other and stop < rules.unsure_stop):
             return self._resolved(
                 self.opinion.settle(Verdict.NOT_A_COMMAND, f"words_{reading.word}"), stream_start)
         return self._resolved(self.opinion.settle(Verdict.STOP, "words_unclear"), stream_start)

@@ -13,10 +13,12 @@ the commands that matter most and leaves the rest to the recognizer
 
 from __future__ import annotations
 
+import zipfile
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -65,7 +67,7 @@ class WordModel:
                 self._layers = [(data[f"w{i}"].astype(np.float32), data[f"b{i}"].astype(np.float32))
                                 for i in range(int(data["layers"]))]
                 self.train_speakers = frozenset(str(s) for s in data["train_speakers"])
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise ModelMissing(f"the short-word classifier {path} cannot be loaded: {exc}") from exc
 
     def probabilities(self, features: Floats) -> Floats:
@@ -91,6 +93,15 @@ class WordReading:
     scores: dict[str, float]
     steps: int
     at_s: float = 0.0
+
+
+class WordReader(Protocol):
+    """What hearing needs of the classifier (a stand-in in logic tests)."""
+
+    @property
+    def heard_to_s(self) -> float: ...
+    def feed(self, pcm: bytes) -> None: ...
+    def reading(self, start_s: float, end_s: float, bar: float) -> WordReading: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,172 @@
+"""How hearing counts the short-word classifier's readings (logic only: a scripted
+recognizer and a stand-in classifier; the real ones are measured on real voices in
+test_hearing_streams.py and test_short_words.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.listening.hearing import Hearing, HearingEvent
+from assistant.listening.short_words import OTHER, WordReading
+from assistant.listening.spotter import CommandSpotter
+from assistant.listening.stop_spotter import StopSpotter
+from assistant.ports import Heard
+from assistant.vocabulary import load_vocabulary
+
+RATE = 16000
+BLOCK = 1600
+"""0.1 s."""
+
+
+@dataclass
+class ScriptedRecognizer:
+    """Reports `script[n]` after the n-th block."""
+
+    script: dict[int, list[Heard]]
+    name: str = "scripted"
+    sample_rate: int = RATE
+    _blocks: int = 0
+
+    def set_phrases(self, phrases: Sequence[str]) -> None:
+        pass
+
+    def accept(self, pcm: bytes) -> list[Heard]:
+        self._blocks += 1
+        return self.script.get(self._blocks, [])
+
+    def flush(self) -> list[Heard]:
+        return []
+
+    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
+        return None
+
+    def expect_command(self, likely: bool) -> None:
+        pass
+
+
+@dataclass
+class StandInWords:
+    """Reads `word` with `scores` on the steps around `at_s` (where it ended), and
+    nothing anywhere else."""
+
+    word: str
+    scores: dict[str, float]
+    at_s: float = 1.0
+    heard_to_s: float = 0.0
+
+    def feed(self, pcm: bytes) -> None:
+        self.heard_to_s += len(pcm) / 2 / RATE
+
+    def reading(self, start_s: float, end_s: float, bar: float) -> WordReading:
+        if not start_s <= self.at_s <= end_s:
+            return WordReading(OTHER, 1.0, scores(), 5, end_s)
+        top = self.scores.get(self.word, 1.0 - max(self.scores.values()))
+        return WordReading(self.word, top, self.scores, 5, self.at_s)
+
+
+def scores(**given: float) -> dict[str, float]:
+    return {"stop": 0.0, "yes": 0.0, "no": 0.0, "go": 0.0, "other": 1.0, **given}
+
+
+def utterance(start: float, end: float, *words: str) -> Heard:
+    return Heard("", True, start, end, words=words)
+
+
+def run(script: dict[int, list[Heard]], words: StandInWords, blocks: int = 40,
+        valid: frozenset[str] | None = None, spot_at_block: int | None = None,
+        ) -> list[HearingEvent]:
+    vocabulary = load_vocabulary()
+    spotter = CommandSpotter(vocabulary, None)
+    if valid is not None:
+        spotter.set_valid(valid)
+    stop_spotter = None
+    if spot_at_block is not None:
+        fired = range(3 * (spot_at_block - 4), 3 * spot_at_block)
+
+        def outputs(pcm: bytes, count: list[int] = [0]) -> list[float]:  # noqa: B006
+            out = [1.0 if count[0] + i in fired else 0.0 for i in range(3)]
+            count[0] += 3
+            return out
+
+        stop_spotter = StopSpotter(outputs)
+    hearing = Hearing(ScriptedRecognizer(script), spotter, vocabulary, stop_spotter,
+                      words=words)
+    events = []
+    for _ in range(blocks):
+        events += hearing.feed(b"\0\0" * BLOCK, 0.0)
+    return events + hearing.flush(0.0)
+
+
+def acted(events: list[HearingEvent]) -> list[tuple[str, str]]:
+    return [(e.command.intent, e.reason) for e in events
+            if e.kind == "acted" and e.command is not None]
+
+
+def test_a_yes_the_classifier_did_not_hear_at_all_is_dropped() -> None:
+    script = {12: [Heard("yes", True, 0.5, 0.9), utterance(0.4, 1.2, "yes")]}
+    assert acted(run(script, StandInWords(OTHER, scores(yes=0.02)))) == []
+
+
+def test_a_yes_the_classifier_heard_as_yes_stands() -> None:
+    script = {12: [Heard("yes", True, 0.5, 0.9), utterance(0.4, 1.2, "yes")]}
+    assert acted(run(script, StandInWords("yes", scores(yes=0.9)))) == [("yes", "recognizer")]
+
+
+def test_a_yes_the_classifier_is_sure_was_no_becomes_no() -> None:
+    script = {12: [Heard("yes", True, 0.5, 0.9), utterance(0.4, 1.2, "yes")]}
+    assert acted(run(script, StandInWords("no", scores(no=0.95, yes=0.3)))) == [("no", "words")]
+
+
+def test_a_stop_from_the_recognizer_is_never_dropped() -> None:
+    script = {12: [Heard("stop", True, 0.5, 0.9), utterance(0.4, 1.2, "stop")]}
+    assert acted(run(script, StandInWords(OTHER, scores()))) == [("stop", "recognizer")]
+
+
+def test_a_short_utterance_with_no_command_acts_on_the_classifier_once() -> None:
+    script = {12: [utterance(0.4, 1.2, "you", "know")], 16: [utterance(0.9, 1.5)]}
+    words = StandInWords("no", scores(no=0.98))
+    assert acted(run(script, words)) == [("no", "words")], "once, not again for the same steps"
+
+
+def test_a_long_utterance_is_a_sentence_and_the_classifier_stays_out() -> None:
+    script = {50: [utterance(0.4, 4.6, "the", "arab", "norbert", "you", "know", "if")]}
+    assert acted(run(script, StandInWords("no", scores(no=0.98)), blocks=60)) == []
+
+
+def test_after_a_recognizer_command_the_classifier_does_not_act_again() -> None:
+    script = {12: [Heard("slower", True, 0.5, 0.9), utterance(0.4, 1.2, "slower")]}
+    assert acted(run(script, StandInWords("stop", scores(stop=0.95)))) == [
+        ("slower", "recognizer")]
+
+
+def test_a_spot_read_as_stop_stops() -> None:
+    events = run({}, StandInWords("stop", scores(stop=0.97)), spot_at_block=12)
+    assert [e.kind for e in events if e.kind in ("spotted", "dismissed")] == ["spotted"]
+    assert acted(events) == [("stop", "spotter:words_stop")]
+
+
+def test_a_spot_read_surely_as_another_word_is_dismissed() -> None:
+    events = run({}, StandInWords("go", scores(go=0.97, stop=0.2)), spot_at_block=12)
+    assert acted(events) == []
+    assert [e.reason for e in events if e.kind == "dismissed"] == ["words_go"]
+
+
+def test_a_spot_read_as_a_little_like_stop_stops() -> None:
+    events = run({}, StandInWords("go", scores(go=0.8, stop=0.3)), spot_at_block=12)
+    assert acted(events) == [("stop", "spotter:words_unclear")]
+
+
+def test_a_spotted_no_answers_a_safety_question_and_does_not_stop() -> None:
+    screening = frozenset({"yes", "no", "stop", "pause", "pain", "repeat", "help"})
+    events = run({}, StandInWords("no", scores(no=0.8, stop=0.2)), valid=screening,
+                 spot_at_block=12)
+    assert acted(events) == [("no", "words")]
+
+
+def test_a_spotted_no_while_the_massage_runs_is_a_stop() -> None:
+    """"no" means nothing while a step runs: a real "stop" misread as "no" must stop."""
+    running = frozenset({"stop", "pause", "pain", "slower", "skip"})
+    events = run({}, StandInWords("no", scores(no=0.8, stop=0.2)), valid=running,
+                 spot_at_block=12)
+    assert acted(events) == [("stop", "spotter:words_unclear")]
