@@ -90,10 +90,10 @@ def acted_per_clip(streams: Path, word: str, tmp: Path, count: int | None = CLIP
 def test_real_stops_in_a_stream_are_heard(streams: Path, tmp_path: Path) -> None:
     acted = acted_per_clip(streams, "stop", tmp_path)
     recall = sum("stop" in a for a in acted) / len(acted)
-    assert recall >= 0.84, f"stop recall {recall:.0%} (before the spotter: 11%)"
+    assert recall >= 0.90, f"stop recall {recall:.0%} (before the spotter: 11%)"
 
 
-@pytest.mark.parametrize("word,least,least_unheard", [("yes", 0.88, 0.85), ("no", 0.80, 0.75)])
+@pytest.mark.parametrize("word,least,least_unheard", [("yes", 0.88, 0.85), ("no", 0.90, 0.90)])
 def test_real_answers_in_a_stream_are_heard(
     streams: Path, tmp_path: Path, word: str, least: float, least_unheard: float
 ) -> None:
@@ -105,13 +105,14 @@ def test_real_answers_in_a_stream_are_heard(
     unheard = [a for a, who in zip(acted, speakers, strict=True) if who not in trained]
     share = sum(word in a for a in acted) / len(acted)
     share_unheard = sum(word in a for a in unheard) / len(unheard)
+    to_stop = sum("stop" in a for a in acted) / len(acted)
     assert len(unheard) >= 30, "too few unheard speakers to say anything"
     assert share >= least, f"{word} acted {share:.0%}"
     assert share_unheard >= least_unheard, f"{word} acted {share_unheard:.0%} of unheard voices"
+    assert to_stop <= 0.03, f"{word} became a stop {to_stop:.0%}"
 
 
-@pytest.mark.parametrize("word,most", [("go", 0.06), ("no", 0.04), ("yes", 0.04),
-                                       ("down", 0.08)])
+@pytest.mark.parametrize("word,most", [("go", 0.06), ("down", 0.08)])
 def test_other_short_words_rarely_become_a_stop(
     streams: Path, tmp_path: Path, word: str, most: float
 ) -> None:
