@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from assistant.adapters.speech_embedding import SpeechEmbedding  # noqa: E402
+from assistant.listening.recognize_file import read_wav  # noqa: E402
 from assistant.listening.short_words import OTHER, STEP_S, TAUGHT, pooled  # noqa: E402
 from tests import speech_samples as ss  # noqa: E402
 
@@ -92,7 +93,7 @@ def real_items() -> list[Item]:
             parts = wav.stem.split("_")
             speaker = parts[1] if folder.name == "_unknown_" else parts[0]
             items.append(Item(label, speaker, f"{folder.name}/{wav.name}",
-                              ss.read_wav(wav, ss.RATE)))
+                              read_wav(wav, ss.RATE)))
     return items
 
 
@@ -164,7 +165,7 @@ def stream_examples(items: Sequence[Item], bed_dbfs: float | None, seed: int) ->
         owner = -1
         for i in inside:
             owner = int(i)
-            word = items[i].label
+            word = items[int(i)].label
             whole = starts[i] >= t - VIEW_S and ends[i] <= t
             if word == OTHER:
                 continue
@@ -308,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.out / "weights.npz", classes=np.array(CLASSES), window=np.array(WINDOW),
-        train_speakers=np.array(trained), **weights)
+        train_speakers=np.array(trained), **weights)  # type: ignore[arg-type]
     print(f"wrote {args.out / 'weights.npz'}")
     return 0
 

@@ -99,7 +99,7 @@ def run(script: dict[int, list[Heard]], words: StandInWords, blocks: int = 40,
 
 
 def acted(events: list[HearingEvent]) -> list[tuple[str, str]]:
-    return [(e.command.intent, e.reason) for e in events
+    return [(str(e.command.intent), e.reason) for e in events
             if e.kind == "acted" and e.command is not None]
 
 
