@@ -162,7 +162,8 @@ def _open_listener(
     engine = describe_engine(listen, options.env_model)
     model = f" ({engine.model_path})" if engine.model_path else ""
     _notice(dialog.line("notice.listening", engine=engine.name, model=model,
-                        spotter=engine.spotter if listener.hearing.stop_spotter else "none"))
+                        spotter=engine.spotter if listener.hearing.stop_spotter else "none",
+                        words=engine.words if listener.hearing.words else "none"))
     if engine.better_available:
         _notice(dialog.line("notice.better_engine"))
     return listener

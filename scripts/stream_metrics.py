@@ -36,6 +36,7 @@ QUICK_CLIPS-th clip (plus its gap) and only those clips are scored.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -159,10 +160,43 @@ class WordScore:
     stop_recognizer: int = 0
     """Stop commands in this word's clips, by the path that acted."""
     stop_reasons: dict[str, int] = field(default_factory=dict)
+    acted_unheard: float | None = None
+    n_unheard: int = 0
+    """The same share over the speakers the short-word classifier was not trained on."""
 
     def as_json(self) -> dict[str, Any]:
         return {"n": self.n, "acted": self.acted, "wrong": self.wrong,
-                "to_stop": self.to_stop, "unmatched": self.unmatched}
+                "to_stop": self.to_stop, "unmatched": self.unmatched,
+                "acted_unheard": self.acted_unheard, "n_unheard": self.n_unheard}
+
+
+def speaker(row: ClipRow) -> str:
+    """The speaker id in a Speech Commands file name (`_unknown_`'s start with the word)."""
+    parts = Path(row.file).name.split("_")
+    return parts[1] if row.word == "_unknown_" else parts[0]
+
+
+def trained_speakers() -> frozenset[str]:
+    """Whom the shipped short-word classifier was trained on (empty without it)."""
+    from assistant.cli import WORD_MODEL
+    from assistant.errors import ModelMissing
+    from assistant.listening.short_words import WordModel
+
+    try:
+        return WordModel(WORD_MODEL).train_speakers
+    except ModelMissing:
+        return frozenset()
+
+
+def score_unheard(score: WordScore, rows: Sequence[ClipRow], detections: Sequence[Detection],
+                  trained: frozenset[str]) -> WordScore:
+    """`score` with the share acted over the clips of speakers never trained on."""
+    unheard = [r for r in rows if speaker(r) not in trained]
+    if not trained or not unheard or score.acted is None:
+        return score
+    part = score_word(score.word, unheard, detections)
+    score.acted_unheard, score.n_unheard = part.acted, part.n
+    return score
 
 
 def score_word(word: str, rows: Sequence[ClipRow], detections: Sequence[Detection],
@@ -268,6 +302,62 @@ def speech_stream(files: Sequence[Path], out: Path) -> float:
     return speech / SR
 
 
+def synthetic_speech(kind: str, out: Path) -> float | None:
+    """Ordinary sentences ("sentences": the test corpus, in Piper's joe and two espeak-ng
+    voices) or every line of every routine ("routine_lines", self and partner wording,
+    in an espeak-ng voice unlike the assistant's), as one stream like `speech_stream`;
+    the seconds of speech, or None when no synthesizer is here."""
+    from assistant.routines import builtin_names, load_routine
+    from tests import speech_samples as ss
+
+    if shutil.which("espeak-ng") is None:
+        return None
+    if kind == "sentences":
+        speakers = [ss.Speaker.espeak("en-us+m3", 160, 45), ss.Speaker.espeak("en+f3", 150, 60)]
+        if ss.piper_missing() is None:
+            speakers.append(ss.Speaker.piper(1.0))
+        pieces = [ss.speak(text, who) for who in speakers for text in ss.SENTENCES]
+    else:
+        lines: list[str] = []
+        for name in builtin_names():
+            routine = load_routine(name)
+            for step in (*routine.steps, routine.switch, routine.finish):
+                for phrasing in (step.instruction, *step.pressure.values(),
+                                 *(c.text for c in step.cues)):
+                    lines += [phrasing.self, phrasing.partner]
+        unique = list(dict.fromkeys(line for line in lines if line.strip()))
+        pieces = [ss.speak(line, ss.Speaker.espeak("en-gb+m7", 150, 45)) for line in unique]
+    rng = np.random.default_rng(2)
+    parts = [hiss(SPEECH_GAP_S, rng)]
+    for x in pieces:
+        parts += [x.astype(np.float64), hiss(SPEECH_GAP_S, rng)]
+    write_wav(out, np.clip(np.round(np.concatenate(parts)), -32768, 32767).astype(np.int16))
+    return sum(x.size for x in pieces) / SR
+
+
+def clip_files(word: str, out: Path) -> list[Path]:
+    """Each clip of a word folder in its own file, with 0.5 s of hiss before and 1 s after
+    (one short recording, as `recognize` would be given)."""
+    from assistant.listening.recognize_file import read_wav
+
+    rng = np.random.default_rng(3)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for wav in sorted((SHARED_AUDIO / "speech-commands-dev" / word).glob("*.wav")):
+        x = read_wav(wav, SR).astype(np.float64)
+        samples = np.concatenate([hiss(0.5, rng), x, hiss(1.0, rng)])
+        files.append(out / wav.name)
+        write_wav(files[-1], np.clip(np.round(samples), -32768, 32767).astype(np.int16))
+    return files
+
+
+def recognize_clips(files: Sequence[Path], engine: str, model: Path | None) -> list[bool]:
+    """For each file, whether the session's hearing acted on it as "stop" (a fresh
+    recognizer, spotter and classifier per file)."""
+    return [any(d["intent"] == "stop" for d in recognize_stream(f, engine, model).detections)
+            for f in files]
+
+
 # ----- recognition (in worker processes) -----------------------------------------------
 
 
@@ -332,6 +422,10 @@ class StreamReport:
     speech_minutes: float | None = None
     speech_commands: list[Detection] = field(default_factory=list)
     speech_files: int = 0
+    stop_clip_by_clip: tuple[int, int] | None = None
+    """Real stops acted on, each clip in its own short file: (acted, clips)."""
+    other_speech: dict[str, tuple[float, list[Detection]]] = field(default_factory=dict)
+    """Synthetic speech streams: kind -> (minutes, commands acted on)."""
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -356,6 +450,14 @@ class StreamReport:
         out["speech_false_per_min"] = self.speech_false_per_min
         out["speech_minutes"] = self.speech_minutes
         out["speech_commands"] = self.speech_commands
+        out["stop_clip_by_clip"] = (None if self.stop_clip_by_clip is None
+                                    else dict(zip(("acted", "clips"), self.stop_clip_by_clip,
+                                                  strict=True)))
+        out["other_speech"] = {
+            kind: {"minutes": minutes, "commands": len(found),
+                   "per_min": len(found) / minutes if minutes else None,
+                   "phrases": [str(d["phrase"]) for d in found]}
+            for kind, (minutes, found) in self.other_speech.items()}
         return out
 
 
@@ -373,6 +475,7 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
         report.notes.append(f"no LibriVox read speech at {LIBRIVOX} (apt-get install "
                             "pocketsphinx-testdata): false activations per minute skipped")
     conditions = CONDITIONS[:1] if quick else CONDITIONS
+    trained = trained_speakers()
     words = QUICK_WORDS if quick else WORDS
     context = get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="stream-metrics-") as tmp_name, \
@@ -385,6 +488,19 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
                 seconds = speech_stream(librivox, tmp / "speech.wav")
                 speech = seconds, pool.submit(recognize_stream, tmp / "speech.wav",
                                               engine, model)
+            others: dict[str, tuple[float, Future[StreamResult]]] = {}
+            for kind in () if quick else ("sentences", "routine_lines"):
+                seconds_of = synthetic_speech(kind, tmp / f"{kind}.wav")
+                if seconds_of is None:
+                    report.notes.append(f"no espeak-ng: the {kind} stream skipped")
+                    continue
+                others[kind] = seconds_of, pool.submit(recognize_stream, tmp / f"{kind}.wav",
+                                                       engine, model)
+            by_clip: list[Future[list[bool]]] = []
+            if reason is None and not quick:
+                files = clip_files("stop", tmp / "stop_clips")
+                by_clip = [pool.submit(recognize_clips, files[i::2], engine, model)
+                           for i in range(2)]
             if reason is None:
                 bed = noise_bed(NOISE_FOLDER, tmp / "bed.wav")
                 for condition in conditions:  # recognition runs while the next is built
@@ -402,7 +518,8 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
                 _note_result(report, f"{condition_name}/{word}", result)
                 if result.error is not None:
                     continue
-                score = score_word(word, rows, result.detections)
+                score = score_unheard(score_word(word, rows, result.detections), rows,
+                                      result.detections, trained)
                 report.scores.setdefault(condition_name, {})[word] = score
                 print(f"  stream {condition_name}/{word}: {len(rows)} clips, "
                       f"{_clip_summary(score)} in {result.seconds:.0f} s", flush=True)
@@ -416,6 +533,17 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
                     report.speech_commands = result.detections
                     report.speech_false_per_min = len(result.detections) / (seconds / 60)
                 print(f"  stream of ordinary speech: {seconds / 60:.1f} min, "
+                      f"{len(result.detections)} commands in {result.seconds:.0f} s", flush=True)
+            if by_clip:
+                acted = [a for future in by_clip for a in future.result()]
+                report.stop_clip_by_clip = sum(acted), len(acted)
+                print(f"  stop clip by clip: {sum(acted)} of {len(acted)}", flush=True)
+            for kind, (seconds, future) in others.items():
+                result = future.result()
+                _note_result(report, kind, result)
+                if result.error is None:
+                    report.other_speech[kind] = seconds / 60, result.detections
+                print(f"  stream of {kind}: {seconds / 60:.1f} min, "
                       f"{len(result.detections)} commands in {result.seconds:.0f} s", flush=True)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -461,6 +589,12 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+def _unheard(score: WordScore) -> str:
+    if score.acted_unheard is None:
+        return ""
+    return f"; voices the classifier never heard {_pct(score.acted_unheard)} of {score.n_unheard}"
+
+
 def table_rows(report: StreamReport) -> list[Row]:
     """Per condition: stop recall, yes/no acted, go/no/yes/down to stop, non-command words
     to any command (pooled over clips); then false activations per minute of speech."""
@@ -473,12 +607,12 @@ def table_rows(report: StreamReport) -> list[Row]:
             by = stop_by[condition]
             rows.append(Row(f"{prefix}_stop_recall", stop.acted, "share", TARGETS["stop_recall"],
                             stop.n, f"stop detections: spotter {by['spotter']}, recognizer "
-                            f"{by['recognizer']}; wrong {_pct(stop.wrong)}"))
+                            f"{by['recognizer']}; wrong {_pct(stop.wrong)}{_unheard(stop)}"))
         for word in ("yes", "no"):
             s = words.get(word)
             if s is not None and s.acted is not None:
                 rows.append(Row(f"{prefix}_{word}_acted", s.acted, "share", TARGETS["acted"],
-                                s.n, f"wrong {_pct(s.wrong)}"))
+                                s.n, f"wrong {_pct(s.wrong)}{_unheard(s)}"))
         for word in TO_STOP_ROWS:
             s = words.get(word)
             if s is not None and s.to_stop is not None:
@@ -503,6 +637,19 @@ def table_rows(report: StreamReport) -> list[Row]:
             + (f" ({heard})" if heard else "")
             + f"; one would read {1 / report.speech_minutes:.1f}/min",
         ))
+    if report.stop_clip_by_clip is not None:
+        acted, clips = report.stop_clip_by_clip
+        rows.append(Row("stop_clip_by_clip", acted / clips if clips else None, "share",
+                        TARGETS["stop_recall"], clips,
+                        "each real stop in its own short file, through the same path"))
+    for kind, (minutes, found) in report.other_speech.items():
+        heard = ", ".join(str(c["phrase"]) for c in found[:5])
+        what = ("synthetic sentences (Piper joe, two espeak-ng voices)" if kind == "sentences"
+                else "every routine line read by another voice (espeak-ng en-gb+m7)")
+        rows.append(Row(
+            f"{kind}_false_per_min", len(found) / minutes if minutes else None, "per min",
+            TARGETS["speech_false_per_min"] if kind == "sentences" else None, len(found),
+            f"{len(found)} in {minutes:.1f} min of {what}" + (f" ({heard})" if heard else "")))
     return rows
 
 

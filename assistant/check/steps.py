@@ -84,7 +84,8 @@ class SoundCheck:
             return
         model = f" ({choice.model_path})" if choice.model_path else d.line("check.engine_builtin")
         self.report.line(d.line("check.engine", engine=choice.name, model=model))
-        self.report.line(d.line("check.hearing", spotter=choice.spotter, detector=choice.detector))
+        self.report.line(d.line("check.hearing", spotter=choice.spotter, words=choice.words,
+                                  detector=choice.detector))
         if choice.better_available or choice.name == "pocketsphinx":
             self.report.line(d.line("check.better_engine"))
 

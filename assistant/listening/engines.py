@@ -36,6 +36,8 @@ class EngineChoice:
     """True when running pocketsphinx although vosk could do better (with a model)."""
     spotter: str = "none"
     """The streaming stop spotter that listens beside the recognizer."""
+    words: str = "none"
+    """The short-word classifier that listens beside them."""
     detector: str = "the recognizer's own"
     """What cuts the stream into utterances."""
 
@@ -91,10 +93,15 @@ def describe_engine(settings: ListenSettings, env_model: Path | None) -> EngineC
     model = settings.stop_model
     spotter = ('microWakeWord "stop"' if model is not None and model.is_file()
                and importlib.util.find_spec("pymicro_wakeword") is not None else "none")
+    words = settings.word_model
+    classifier = ("stop / yes / no / go, on openWakeWord's speech embedding"
+                  if words is not None and words.is_file()
+                  and importlib.util.find_spec("openwakeword") is not None
+                  and importlib.util.find_spec("onnxruntime") is not None else "none")
     detector = ("microVAD or pocketsphinx's WebRTC detector"
                 if choice.name == "pocketsphinx" and speech_detector_available()
                 else "the recognizer's own")
-    return replace(choice, spotter=spotter, detector=detector)
+    return replace(choice, spotter=spotter, words=classifier, detector=detector)
 
 
 def open_recognizer(settings: ListenSettings, env_model: Path | None) -> Recognizer:
