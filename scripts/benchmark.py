@@ -1413,6 +1413,69 @@ def usage_metrics(run: Launch, quick: bool, state: str | None) -> list[Metric]:
     ]
 
 
+def real_stops(count: int) -> list[npt.NDArray[np.float32]]:
+    """Real people's "stop" (dev clips of speakers the short-word classifier never heard,
+    trimmed to the word), or none without ../shared."""
+    from assistant.cli import WORD_MODEL
+    from assistant.errors import ModelMissing
+    from assistant.listening.short_words import WordModel
+
+    try:
+        trained = WordModel(WORD_MODEL).train_speakers
+    except ModelMissing:
+        trained = frozenset()
+    files = [f for f in ss.clips("stop") if f.name.split("_")[0] not in trained]
+    step = max(1, len(files) // max(1, count))
+    return [(ss.trim(read_wav(f, SR)) / np.float32(32768)).astype(np.float32)
+            for f in files[::step][:count]]
+
+
+def quiet_stop_metrics(bench: RoomBench, run: Launch, trials: int) -> list[Metric]:
+    """A real person's "stop" while the assistant is quiet (the session paused): from the
+    end of the word to the session's decision (its `stopped` state event) or the stop
+    chime, whichever comes first. Typed "resume" and "pause" bring it back between."""
+    from assistant.speech.chimes import chime
+
+    clips = real_stops(trials)
+    if not clips:
+        return [Metric("quiet_stop_p95_ms", None, "ms", ("<=", 300.0), 0,
+                       "no ../shared: no real stops to play")]
+    got: list[float] = []
+    missed = 0
+    for i, audio in enumerate(clips):
+        if state_of(run) != "paused":
+            if state_of(run) == "stopped":
+                bench.type_until(run, "resume", _running)
+            bench.type_until(run, "pause", lambda e: e["type"] == "state" and e["to"] == "paused")
+        bench.wait_quiet(run, quiet_s=1.0, timeout_s=20.0)
+        rec = bench.room.record()
+        mark = len(run.live.events())
+        started = bench.room.play(audio, sample_rate=SR)
+        stopped = bench.wait_event(run, lambda e: e["type"] == "state" and e["to"] == "stopped",
+                                   STOP_WAIT_S, mark)
+        time.sleep(0.8 if stopped else 0.0)
+        recording = rec.stop()
+        if stopped is None:
+            missed += 1
+            print(f"    quiet stop trial {i + 1}/{len(clips)}: missed", flush=True)
+            continue
+        _, u1, _ = user_word_end(recording, audio, started)
+        decided = run.clock.monotonic(float(stopped["t"]))
+        template = chime("stop", recording.sample_rate).astype(np.float64)
+        chime_at = locate(recording, template, u1 - 0.2, u1 + 3.0, min_score=0.5)
+        at = min(t for t in (decided, chime_at) if t is not None)
+        got.append(max(0.0, at - u1) * 1000)
+        print(f"    quiet stop trial {i + 1}/{len(clips)}: {got[-1]:.0f} ms", flush=True)
+    note = (f"{len(got)} measured of {len(clips)} real stops (dev clips, unheard speakers), "
+            f"{missed} missed; end of the word to the decision or the stop chime")
+    return [
+        Metric("quiet_stop_p50_ms", percentile(got, 50), "ms", None, len(got), note,
+               {"trials_ms": got, "missed": missed}),
+        Metric("quiet_stop_p95_ms", percentile(got, 95), "ms", ("<=", 300.0), len(got), note),
+        Metric("quiet_stop_missed", missed, "count", ("<=", 0.0), len(clips), note),
+    ]
+
+
 def pause(bench: RoomBench, run: Launch) -> bool:
     """Paused by voice (resumed first if stopped: only a running session pauses)."""
     if state_of(run) == "stopped" and not bench.say_until(run, "resume", _running):
@@ -1468,6 +1531,8 @@ def live_phases(bench: RoomBench, notes: list[str]) -> list[Metric]:
         if bench.reach_running(run):
             phase("cut-off trials", lambda: cutoff_metrics(bench, run, max(trials // 2, 3)))
             phase("stop trials", lambda: stop_latency_metrics(bench, run, trials, notes))
+            phase("quiet stop trials",
+                  lambda: quiet_stop_metrics(bench, run, 2 if quick else max(trials // 2, 3)))
             phase("acknowledgement trials", lambda: paused_then_acks(run))
             phase("cpu and memory", lambda: usage(run))
         else:
@@ -1517,7 +1582,7 @@ METRIC_ORDER = (
     "accuracy_stop_real", "accuracy", "accuracy_espeak", "accuracy_piper", "false_accept_rate",
     "false_activations_per_hour", "self_triggers", "false_holds", "stop_latency_p50_ms",
     "stop_latency_p95_ms", "stop_decided_p95_ms", "stop_chime_p95_ms", "stop_missed",
-    "cutoff_p50_ms", "cutoff_p95_ms",
+    "quiet_stop_p50_ms", "quiet_stop_p95_ms", "quiet_stop_missed", "cutoff_p50_ms", "cutoff_p95_ms",
     "ack_latency_p50_ms", "ack_latency_p95_ms",
     "first_word_s", "cpu_percent", "rss_mb",
 )
