@@ -53,6 +53,7 @@ class SpeechEmbedding:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = False  # tiny inputs: the arena only costs memory
         sessions = []
         for name in ("melspectrogram.onnx", "embedding_model.onnx"):
             path = folder / name
