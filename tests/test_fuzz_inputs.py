@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import math
 import shutil
+import struct
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
@@ -20,12 +21,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assistant.config_file import KEYS, ConfigError, load_config
 from assistant.errors import AssistantError, DataFileError
+from assistant.listening.recognize_file import AudioFileError, read_wav, wav_info
 from assistant.routines import load_routine_file
 from assistant.vocabulary import load_vocabulary
 
@@ -224,3 +227,84 @@ def test_files_that_are_not_text(folder: Path, raw: bytes) -> None:
         path = folder / name
         path.write_bytes(raw)
         ends_cleanly(path, error, lambda load=load, path=path: load(path))  # type: ignore[misc]
+
+
+# ----- WAV files -----------------------------------------------------------------------
+
+
+def chunk(tag: bytes, body: bytes, size: int | None = None) -> bytes:
+    pad = b"\x00" if len(body) % 2 else b""
+    return tag + struct.pack("<I", len(body) if size is None else size) + body + pad
+
+
+def mostly(usual: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """`usual` seven times in eight, else `odd`: each field of a header may be wrong, but
+    most files get far enough to have their samples decoded and resampled."""
+    return st.integers(0, 7).flatmap(lambda n: usual if n else odd)
+
+
+NOISE = st.tuples(st.integers(0, 4000), st.integers(0, 2**32 - 1)).map(
+    lambda size_seed: np.random.default_rng(size_seed[1]).bytes(size_seed[0]))
+"""Samples of any length up to 4 kB, cheaply (Hypothesis draws only the size and a seed)."""
+LIE = st.integers(0, 2**32 - 1)
+"""A chunk size that need not be true."""
+
+
+@st.composite
+def wav_bytes(draw: st.DrawFn) -> bytes:
+    """A RIFF/WAVE file whose every header field may be odd or lie, or plain bytes."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.binary(max_size=400))
+    tag = draw(mostly(st.just(1), st.sampled_from([3, 0xFFFE]) | st.integers(0, 0xFFFF)))
+    channels = draw(mostly(st.sampled_from([1, 2]), st.integers(0, 0xFFFF)))
+    rate = draw(mostly(st.sampled_from([16000, 8000, 44100, 48000, 22050, 4000]),
+                       st.integers(0, 2**32 - 1)))
+    bits = draw(mostly(st.sampled_from([8, 16, 24, 32]), st.integers(0, 0xFFFF)))
+    align = (channels * ((bits + 7) // 8)) & 0xFFFF
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, (rate * align) & 0xFFFFFFFF, align, bits)
+    fmt = draw(mostly(st.just(fmt), st.binary(max_size=24).map(lambda extra: fmt + extra)
+                      | st.integers(0, len(fmt)).map(lambda n: fmt[:n])))
+    body = draw(mostly(NOISE, st.binary(max_size=64)))
+    chunks = [chunk(b"fmt ", fmt, draw(mostly(st.none(), LIE)))]
+    if draw(st.integers(0, 3)) == 0:
+        chunks.append(chunk(b"LIST", draw(st.binary(max_size=30)), draw(mostly(st.none(), LIE))))
+    chunks.append(chunk(b"data", body, draw(mostly(st.none(), LIE))))
+    if draw(st.integers(0, 9)) == 0:
+        chunks.reverse()
+    inner = b"WAVE" + b"".join(chunks)
+    size = draw(mostly(st.just(len(inner)), LIE))
+    whole = b"RIFF" + struct.pack("<I", size) + inner
+    cut: bytes = draw(mostly(st.just(whole), st.integers(0, len(whole)).map(lambda n: whole[:n])))
+    return cut
+
+
+def wav_header(rate: int, frames: int, channels: int = 1, width: int = 1) -> bytes:
+    body = bytes(frames * channels * width)
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * width, channels * width,
+                      8 * width)
+    return b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(body)) + b"WAVE" + chunk(
+        b"fmt ", fmt) + chunk(b"data", body)
+
+
+@FUZZ
+@given(raw=wav_bytes())
+@example(raw=wav_header(rate=1, frames=20000))  # 20000 s at 1 Hz: 320 million samples at 16k
+@example(raw=wav_header(rate=2**32 - 1, frames=10))  # under one output sample
+@example(raw=wav_header(rate=16000, frames=0))
+def test_wav_files(folder: Path, raw: bytes) -> None:
+    path = folder / "heard.wav"
+    path.write_bytes(raw)
+    ends_cleanly(path, AudioFileError, lambda: wav_info(path))
+    samples: list[np.ndarray] = []
+    ends_cleanly(path, AudioFileError, lambda: samples.append(read_wav(path, 16000)))
+    for got in samples:
+        assert got.dtype == np.int16 and got.ndim == 1
+
+
+def test_a_wav_that_is_a_folder_or_unreadable_is_one_line(folder: Path) -> None:
+    path = folder / "dir.wav"
+    path.mkdir(exist_ok=True)
+    for call in (lambda: wav_info(path), lambda: read_wav(path)):
+        with pytest.raises(AudioFileError) as caught:
+            call()
+        assert str(path) in str(caught.value)
