@@ -10,13 +10,16 @@ the same cases, so a failure in CI is a failure here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import shutil
+import sqlite3
 import struct
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,10 +30,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assistant.config_file import KEYS, ConfigError, load_config
+from assistant.dialog import load_dialog
 from assistant.errors import AssistantError, DataFileError
+from assistant.history import history_lines
 from assistant.listening.recognize_file import AudioFileError, read_wav, wav_info
-from assistant.routines import load_routine_file
+from assistant.memory import DB_NAME, Memory, MemoryUnavailable
+from assistant.remembered import open_start
+from assistant.routines import load_routine, load_routine_file
+from assistant.session_memory import SessionMemory
+from assistant.settings import MemorySettings, SessionSettings
 from assistant.vocabulary import load_vocabulary
+from tests.conftest import seed_home
 
 FUZZ = settings(
     max_examples=500,
@@ -308,3 +318,155 @@ def test_a_wav_that_is_a_folder_or_unreadable_is_one_line(folder: Path) -> None:
         with pytest.raises(AudioFileError) as caught:
             call()
         assert str(path) in str(caught.value)
+
+
+# ----- a damaged memory database -------------------------------------------------------
+
+
+@functools.cache
+def healthy() -> bytes:
+    """A memory file as a few weeks of use leave it: answers, preferences, sessions."""
+    home = seed_home(Path(tempfile.mkdtemp(prefix="massage-memory-")))
+    memory = Memory(home, wall=lambda: 1_780_000_000.0)
+    try:
+        memory.save_preferences({"pressure": "light", "pace_relative": "1.2",
+                                 "last_routine": "quick", "volume_steps": "-1"})
+        for n in range(12):
+            session = memory.begin_session("quick" if n % 2 else "bedtime", "self")
+            memory.record_progress(session, n, n, {"pause": n, "stop": 1}, "warm_up", 1)
+            if n < 11:
+                memory.end_session(session, ("finished", "ended", "interrupted")[n % 3])
+    finally:
+        memory.close()
+    data = (home / DB_NAME).read_bytes()
+    shutil.rmtree(home, ignore_errors=True)
+    return data
+
+
+@pytest.fixture(scope="module")
+def parsed_once() -> Iterator[None]:
+    """Dialog lines and routines parsed once, not in every case: the package's own files
+    are not what is fuzzed here, and parsing them is most of a case's time."""
+    import assistant.history
+    import assistant.remembered
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(assistant.history, "load_dialog", functools.cache(load_dialog))
+        patch.setattr(assistant.remembered, "load_routine", functools.cache(load_routine))
+        yield
+
+
+@st.composite
+def damage(draw: st.DrawFn, size: int) -> list[tuple[str, int, bytes]]:
+    """Bytes overwritten (often in the header or at page starts), cut off, or added."""
+    spots = st.integers(0, size - 1) | st.integers(0, 100) | st.integers(0, size // 4096).map(
+        lambda page: page * 4096) | st.integers(0, 2000)
+    edit = st.tuples(st.sampled_from(["write", "write", "write", "cut", "add"]), spots,
+                     st.binary(min_size=1, max_size=16))
+    return draw(st.lists(edit, min_size=1, max_size=6))
+
+
+def apply(data: bytes, edits: list[tuple[str, int, bytes]]) -> bytes:
+    out = bytearray(data)
+    for kind, at, patch in edits:
+        at = min(at, len(out))
+        if kind == "write":
+            out[at : at + len(patch)] = patch
+        elif kind == "cut":
+            del out[at:]
+        else:
+            out += patch
+    return bytes(out)
+
+
+CONTENT_DAMAGE = [
+    "UPDATE sessions SET commands = 'not json' WHERE id = 3",
+    "UPDATE sessions SET commands = '[1, 2]' WHERE id = 2",
+    "UPDATE sessions SET commands = '{\"pause\": \"x\"}' WHERE id = 4",
+    "UPDATE sessions SET commands = x'ff00' WHERE id = 5",
+    "UPDATE sessions SET started_at = 'yesterday' WHERE id = 1",
+    "UPDATE sessions SET started_at = 1e300 WHERE id = 6",
+    "UPDATE sessions SET updated_at = x'00' WHERE id = 12",
+    "UPDATE sessions SET outcome = 'exploded' WHERE id = 7",
+    "UPDATE sessions SET step_index = 'two' WHERE id = 12",
+    "UPDATE sessions SET steps_completed = 2.5 WHERE id = 8",
+    "UPDATE sessions SET foot = 'left' WHERE id = 12",
+    "UPDATE sessions SET mode = 7 WHERE id = 12",
+    "UPDATE sessions SET routine = x'c3' WHERE id = 12",
+    "UPDATE preferences SET value = x'80' WHERE key = 'pressure'",
+    "UPDATE preferences SET value = 3 WHERE key = 'volume_steps'",
+    "UPDATE screening_answers SET answered_at = 'then'",
+    "UPDATE screening_answers SET answer = 'maybe'",
+    "DROP TABLE sessions",
+    "ALTER TABLE preferences RENAME TO prefs",
+    "PRAGMA user_version = 1",
+]
+
+
+def damaged_by_sql(healthy: bytes, statements: list[str], folder: Path) -> bytes:
+    path = folder / "sql-damage.sqlite3"
+    path.write_bytes(healthy)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous=OFF")
+        for statement in statements:
+            with suppress(sqlite3.Error):  # an earlier one dropped its table
+                db.execute(statement)
+    finally:
+        db.close()
+    return path.read_bytes()
+
+
+DIALOG = load_dialog()
+
+
+def use_memory(home: Path) -> None:
+    """What the program does with memory: start a session, record it, list history."""
+    dialog = DIALOG
+    notices: list[str] = []
+    remember = MemorySettings(folder=home, use_last_routine=True, busy_timeout_s=0.05)
+    wanted = SessionSettings(routine="quick", mode=None, pressure="medium")
+    _, memory = open_start(remember, wanted, {}, (False, False), dialog, notices.append)
+    assert all(len(n.splitlines()) == 1 for n in notices), notices
+    if memory is None:
+        assert notices, "memory left out without a word"
+        return
+    try:
+        recorder = SessionMemory(memory, "quick", "self", on_failure=lambda e: notices.append(
+            str(e)))
+        recorder({"type": "step", "index": 0, "id": "warm_up", "foot": 1, "t": 0.0})
+        recorder({"type": "step_done", "t": 1.0})
+        history_lines(memory, 10)
+    finally:
+        memory.close()
+
+
+def survives(folder: Path, damaged: bytes) -> None:
+    home = folder / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir()
+    (home / DB_NAME).write_bytes(damaged)
+    try:
+        use_memory(home)
+    except MemoryUnavailable as exc:
+        assert len(str(exc).splitlines()) == 1 and str(home) in str(exc)
+    kept = [p.read_bytes() for p in sorted(home.glob(f"{DB_NAME}.corrupt-*"))]
+    assert len(kept) <= 1
+    if kept:
+        assert kept[0] == damaged, "the damaged file is kept byte for byte"
+    # Not moved aside: SQLite read it as a sound database, and it was used as one.
+
+
+@FUZZ
+@given(data=st.data())
+@pytest.mark.usefixtures("parsed_once")
+def test_a_memory_file_damaged_byte_by_byte(folder: Path, data: st.DataObject) -> None:
+    survives(folder, apply(healthy(), data.draw(damage(len(healthy())))))
+
+
+@FUZZ
+@given(statements=st.lists(st.sampled_from(CONTENT_DAMAGE), min_size=1, max_size=3,
+                           unique=True))
+@pytest.mark.usefixtures("parsed_once")
+def test_a_memory_file_with_contents_it_never_wrote(folder: Path, statements: list[str]) -> None:
+    survives(folder, damaged_by_sql(healthy(), statements, folder))
