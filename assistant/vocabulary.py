@@ -124,13 +124,18 @@ def _ends_with(words: list[str], tail: list[str]) -> bool:
 
 
 def _made_of(words: list[str], phrases: tuple[str, ...]) -> bool:
-    """Whether the words split, front to back, into these phrases and nothing else."""
-    if not words:
-        return True
-    return any(
-        words[: len(p.split())] == p.split() and _made_of(words[len(p.split()) :], phrases)
-        for p in phrases
-    )
+    """Whether the words split, front to back, into these phrases and nothing else.
+
+    Word by word, not by recursion: a pasted line of a thousand "no" is an answer, not a
+    RecursionError."""
+    split = [p.split() for p in phrases]
+    reached = [True] + [False] * len(words)
+    for start in range(len(words)):
+        if reached[start]:
+            for phrase in split:
+                if words[start : start + len(phrase)] == phrase:
+                    reached[start + len(phrase)] = True
+    return reached[-1]
 
 
 def load_vocabulary(path: Path | None = None) -> Vocabulary:

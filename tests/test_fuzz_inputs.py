@@ -224,6 +224,21 @@ def test_vocabulary_files(folder: Path, text: str) -> None:
     ends_cleanly(path, DataFileError, lambda: load_vocabulary(path))
 
 
+PACKAGED = load_vocabulary()
+WORDS = sorted({w for phrase in PACKAGED.all_phrases() for w in phrase.split()})
+
+
+@FUZZ
+@given(line=st.lists(st.sampled_from(WORDS) | st.text(max_size=6), max_size=30).map(" ".join)
+       | st.text(max_size=80))
+@example(line="no " * 5000)
+@example(line="yes I do " * 2000)
+def test_typed_and_heard_lines(line: str) -> None:
+    """Keyboard mode reads whatever is typed (or pasted): a command or nothing, at once."""
+    found = PACKAGED.intent_for(line)
+    assert found is None or found[0] in {i.name for i in PACKAGED.intents}
+
+
 @FUZZ
 @given(raw=st.binary(max_size=300))
 @example(raw=b"\xff\xfe[stop]\n")
