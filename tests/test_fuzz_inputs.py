@@ -469,7 +469,14 @@ def survives(folder: Path, damaged: bytes) -> None:
     assert len(kept) <= 1
     if kept:
         assert kept[0] == damaged, "the damaged file is kept byte for byte"
-    # Not moved aside: SQLite read it as a sound database, and it was used as one.
+    else:
+        try:
+            reopened = Memory(home, busy_timeout_s=0.05)
+        except MemoryUnavailable:  # unusable (a format SQLite does not know): left alone
+            assert (home / DB_NAME).read_bytes() == damaged, "left as it was found"
+        else:  # sound to SQLite and to the row check, and used as such
+            reopened.close()
+            assert reopened.moved_aside is None
 
 
 @FUZZ
