@@ -104,7 +104,7 @@ def _bad_session(row: tuple[Any, ...]) -> bool:
     _, routine, mode, started, updated, index, done, commands, outcome, step_id, foot = row
     try:
         counts = json.loads(commands) if isinstance(commands, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # torn, or nested beyond reading
         return True
     return not (
         isinstance(routine, str) and mode in PERSONS and _is_time(started)

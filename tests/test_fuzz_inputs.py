@@ -399,6 +399,7 @@ CONTENT_DAMAGE = [
     "UPDATE sessions SET commands = '[1, 2]' WHERE id = 2",
     "UPDATE sessions SET commands = '{\"pause\": \"x\"}' WHERE id = 4",
     "UPDATE sessions SET commands = x'ff00' WHERE id = 5",
+    "UPDATE sessions SET commands = '{\"a\": ' || printf('%.*c', 100000, '[') WHERE id = 9",
     "UPDATE sessions SET started_at = 'yesterday' WHERE id = 1",
     "UPDATE sessions SET started_at = 1e300 WHERE id = 6",
     "UPDATE sessions SET updated_at = x'00' WHERE id = 12",
