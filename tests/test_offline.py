@@ -16,11 +16,14 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.live_session import LiveSession
+from tests.room import Room
 from tests.speech_samples import require_espeak
 
 GUARD = Path(__file__).parent / "offline_guard"
@@ -170,3 +173,48 @@ def test_commands_reach_for_no_network(tmp_path: Path) -> None:
     assert session.stdout.strip(), "the session's lines were printed"
     assert guard.attempts() == [], "no process tried to reach the network"
     assert len(guard.entries("loaded")) >= 8, "every command ran with the guard"
+
+
+def acted_on(intent: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: e["type"] == "command" and e["intent"] == intent and e["accepted"]
+
+
+def test_a_spoken_session_reaches_for_no_network(room: Room, tmp_path: Path) -> None:
+    """A session in the virtual room: speech out, the microphone in, the recognizer's
+    own process, the stop spotter and classifier. The user stops it by voice (the word
+    heard best) and ends it with a typed "end session" (certain; typing is no network
+    path). Nothing but the room's unix socket and the recognizer's socket pair."""
+    guard = Guard(tmp_path)
+    prefix, _ = no_network_prefix()
+    # Spoken fast (the network is what is tested): the first pause in its talk comes sooner.
+    live = LiveSession(room, tmp_path, "--routine", "quick", "--time-scale", "0.05",
+                       "--rate", "300", "--no-chimes",
+                       env={k: v for k, v in guard.env().items()
+                            if k in ("PYTHONPATH", "MASSAGE_OFFLINE_RECORD")},
+                       prefix=prefix)
+    try:
+        with room.record() as rec:
+            live.wait_for(lambda e: e["type"] == "step", 90)  # the first, "settle"
+            for attempt in (1, 2, 3):  # as people do, said again when unheard
+                live.wait_quiet(rec)
+                mark = len(live.events())
+                live.say("stop")
+                try:
+                    live.wait_for(acted_on("stop"), 10, after=mark)
+                    break
+                except AssertionError:
+                    if attempt == 3:
+                        raise
+            assert live.proc.stdin is not None  # typed: ending is not what is tested
+            live.proc.stdin.write("end session\n")
+            live.proc.stdin.flush()
+            assert live.finish(60) == 0, live.stderr()[-1500:]
+    finally:
+        live.close()
+    assert [e for e in live.events() if e["type"] == "say"], "the assistant spoke"
+    heard = live.accepted()
+    assert ("stop", "voice") in heard and heard[-1] == ("end_session", "text"), heard
+    assert guard.attempts() == [], "no process tried to reach the network"
+    commands = [" ".join(e["command"]) for e in guard.entries("loaded")]
+    assert any("recognizer_process" in c for c in commands), (
+        "the recognizer's own process ran with the guard too", commands)
