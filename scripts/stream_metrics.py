@@ -5,8 +5,8 @@ person who says a word now and then in one long one. Here each word folder of
 ../shared/audio/speech-commands-dev becomes one continuous stream
 (../shared/audio/make_stream.py: the clips 1.2 s apart in faint room hiss), and the
 session's own hearing path runs over it (`recognize_file`: the recognizer, the streaming
-"stop" spotter and its second opinion, a fresh recognizer and spotter per stream,
-listening for every phrase).
+"stop" spotter, the short-word classifier and the second opinion, fresh ones per
+stream, listening for every phrase).
 
 Conditions: `quiet` (-60 dBFS hiss only), `bed45` and `bed35` (the _silence_ noise
 recordings, concatenated and looped under the whole stream at -45 and -35 dBFS).
@@ -27,6 +27,17 @@ stream with 1 s of -60 dBFS hiss before, between and after the files; every comm
 acted counts, divided by the minutes of speech (the files, not the hiss). There are only
 about 25 s of it, so one activation reads as about 2.4 per minute: it shows gross
 trouble, it cannot show a rate as low as the 0.1 per minute target.
+
+Voices the classifier never heard: it was trained on three dev speakers in four (the
+model file lists them); `acted_unheard` is the same share over the others' clips.
+
+Stop clip by clip: each real "stop" in its own short file (0.5 s of hiss before, 1 s
+after), through the same path with fresh parts per file.
+
+Other speech, through the same path: `sentences` (the tests' ordinary sentences in
+Piper's joe and two espeak-ng voices) and `routine_lines` (every line of every routine,
+both wordings, in an espeak-ng voice unlike the assistant's; they hold command words,
+"stop right away", so some count): commands per minute of speech.
 
 Quick (`quick=True`): the quiet condition only, the words QUICK_WORDS, and only the first
 QUICK_CLIPS clips of each: the streams are built in full, then each is cut after its

@@ -26,7 +26,7 @@ def classifier() -> ShortWords:
         embedding = SpeechEmbedding()
     except ModelMissing as exc:
         pytest.fail(f"the speech embedding must install with the package: {exc}")
-    return ShortWords(embedding.feed, WordModel(WORD_MODEL))
+    return ShortWords(embedding.feed, WordModel(WORD_MODEL), quiet=embedding.quiet)
 
 
 def read_in_a_row(pieces: list[ss.Samples]) -> list[str]:
@@ -101,3 +101,24 @@ def test_a_broken_weights_file_is_named(tmp_path: Path) -> None:
         WordModel(broken)
     with pytest.raises(ModelMissing, match="git checkout -- models/word-classifier"):
         WordModel(tmp_path / "absent.npz")
+
+
+def test_a_word_at_the_very_start_of_a_stream_is_read() -> None:
+    """`recognize` on a short file: a word 0.3 s in, before the embedding's own view
+    (0.78 s) and the classifier's (1.65 s) could have filled with the file, is read as
+    it is 1.5 s into a stream."""
+    ss.require_espeak()
+    stop = ss.synthesize("stop", "en+m3", 175, 40)
+    rng = np.random.default_rng(1)
+    read = []
+    for lead_s in (0.3, 1.5):
+        words = classifier()
+        lead = rng.uniform(-57, 57, int(lead_s * ss.RATE)).astype(np.int16)
+        tail = rng.uniform(-57, 57, ss.RATE).astype(np.int16)
+        for chunk in ss.chunks(np.concatenate([lead, stop, tail]), 0.05):
+            words.feed(chunk)
+        read.append(words.reading(0.0, (lead.size + stop.size) / ss.RATE + 0.6, BAR))
+    early, settled = read
+    assert settled.word == "stop", settled
+    assert early.word == "stop", early
+    assert abs(early.probability - settled.probability) < 0.15, (early, settled)

@@ -170,3 +170,18 @@ def test_a_spotted_no_while_the_massage_runs_is_a_stop() -> None:
     events = run({}, StandInWords("no", scores(no=0.8, stop=0.2)), valid=running,
                  spot_at_block=12)
     assert acted(events) == [("stop", "spotter:words_unclear")]
+
+
+def test_a_spot_already_read_surely_as_stop_stops_at_once() -> None:
+    """Said into quiet, a stop must not wait for the rest of the classifier's window:
+    fed only up to the spot, it is already the classifier's stop (not the fallback for
+    no verdict at the end of the stream)."""
+    events = run({}, StandInWords("stop", scores(stop=0.97), at_s=0.9), blocks=11,
+                 spot_at_block=12)
+    assert acted(events) == [("stop", "spotter:words_stop")]
+
+
+def test_a_spot_not_yet_sure_waits_for_the_whole_window() -> None:
+    events = run({}, StandInWords("stop", scores(stop=0.6), at_s=0.9), blocks=11,
+                 spot_at_block=12)
+    assert acted(events) == [("stop", "spotter:no_verdict")]

@@ -137,7 +137,8 @@ def open_short_words(settings: ListenSettings) -> ShortWords | None:
     from assistant.listening.short_words import WordModel
 
     model = WordModel(settings.word_model)
-    return ShortWords(SpeechEmbedding().feed, model)
+    embedding = SpeechEmbedding()
+    return ShortWords(embedding.feed, model, quiet=embedding.quiet)
 
 
 def short_words_or_notice(settings: ListenSettings, notice: Callable[[str], None],

@@ -42,6 +42,8 @@ class WordRules:
     """A spot is read over the steps from this long before it to this long after: it
     comes 150-300 ms after the word ends, and the classifier names a word on the steps
     up to 500 ms after its end."""
+    sure_stop: float = 0.9
+    """A spot whose stretch already reads "stop" this surely stops at once."""
     not_stop_below: float = 0.15
     """A spot is dismissed only when "stop" scored under this all along."""
     answer_bar: float = 0.5
@@ -204,16 +206,20 @@ class Hearing:
         return self._heard(said, stream_start, by="words")
 
     def _spot_read(self, stream_start: float) -> list[HearingEvent]:
-        """The classifier's verdict on a spot, once it has read past it."""
+        """The classifier's verdict on a spot, once it has read past it; at once when it
+        is already sure of "stop" (a stop said into quiet is not kept waiting)."""
         at = self._spot_to_read
-        if self.words is None or at is None or self.words.heard_to_s < at + self.rules.spot_after_s:
+        if self.words is None or at is None:
+            return []
+        rules = self.rules
+        reading = self.words.reading(at - rules.spot_before_s, at + rules.spot_after_s,
+                                     rules.answer_bar)
+        sure = reading.word == STOP_INTENT and reading.probability >= rules.sure_stop
+        if not sure and self.words.heard_to_s < at + rules.spot_after_s:
             return []
         self._spot_to_read = None
         if self.opinion.pending != at:
             return []  # the recognizer settled it first
-        rules = self.rules
-        reading = self.words.reading(at - rules.spot_before_s, at + rules.spot_after_s,
-                                     rules.answer_bar)
         stop = reading.scores[STOP_INTENT]
         if reading.word == STOP_INTENT:
             return self._resolved(self.opinion.settle(Verdict.STOP, "words_stop"), stream_start)

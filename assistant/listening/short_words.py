@@ -114,7 +114,10 @@ class ShortWords:
     """Feed the echo-cancelled microphone; ask what was said between two moments."""
 
     def __init__(self, embed: EmbedSteps, model: WordModel,
-                 settings: ShortWordsSettings | None = None) -> None:
+                 settings: ShortWordsSettings | None = None, quiet: Floats | None = None,
+                 ) -> None:
+        """`quiet`: embeddings of room hiss to fill the view with at the start, so the
+        first steps of a stream are read too."""
         self._embed = embed
         self.model = model
         self.settings = settings or ShortWordsSettings()
@@ -122,6 +125,8 @@ class ShortWords:
         self._view: deque[Floats] = deque(maxlen=model.window)
         self._probs: deque[tuple[float, Floats]] = deque(
             maxlen=round(self.settings.memory_s / STEP_S))
+        if quiet is not None and len(quiet):
+            self._view.extend(quiet[-model.window :])
 
     @property
     def heard_to_s(self) -> float:
