@@ -540,6 +540,11 @@ def check(
         _choose_devices(listen.input_device, output, save_devices, config)
         memory = Memory(_home())
         try:
+            if memory.moved_aside is not None:  # said here, or no session would say it
+                from assistant.dialog import load_dialog
+
+                _stderr_line(load_dialog().line("notice.memory_moved_aside",
+                                                path=memory.moved_aside))
             prefs = memory.preferences()
         finally:
             memory.close()

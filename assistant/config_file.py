@@ -9,14 +9,14 @@ file, comments included, as the user left it.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, one_line
 from assistant.settings import PACES, PRESSURES
+from assistant.toml_reading import parse_toml, read_text
 
 CONFIG_NAME = "config.toml"
 ENGINES = ("auto", "vosk", "pocketsphinx")
@@ -143,12 +143,7 @@ def load_config(path: Path) -> Config:
     """The config at `path` (an empty one when there is no file); ConfigError if wrong."""
     if not path.is_file():
         return Config(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = parse_toml(read_text(path, ConfigError, "the config file"), str(path), ConfigError)
     return Config(path, True, **parse_tables(raw, path))
 
 
@@ -159,18 +154,21 @@ def parse_tables(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
     for table, content in raw.items():
         if table not in tables or not isinstance(content, dict):
             raise ConfigError(
-                f"{path}: unknown table [{table}]; the tables are {', '.join(tables)}"
+                f"{path}: unknown table [{one_line(table)}]; the tables are {', '.join(tables)}"
             )
         for name, value in content.items():
             key = KEY_NAMES.get(f"{table}.{name}")
             if key is None:
                 known = ", ".join(k.name.split(".")[1] for k in KEYS if k.name.startswith(table))
-                raise ConfigError(f"{path}: unknown key {table}.{name}; [{table}] has {known}")
+                raise ConfigError(
+                    f"{path}: unknown key {table}.{one_line(name)}; [{table}] has {known}"
+                )
             try:
                 found[key.field] = key.check(value)
             except ValueError as exc:
                 raise ConfigError(
-                    f"{path}: {key.name} = {toml_value(value)} is not valid: expected {exc}"
+                    f"{path}: {key.name} = {one_line(toml_value(value))} is not valid: "
+                    f"expected {exc}"
                 ) from None
     return found
 

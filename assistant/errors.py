@@ -15,3 +15,9 @@ class AudioUnavailable(AssistantError):
 
 class ModelMissing(AssistantError):
     """A recognizer model is not where it was looked for; says how to fetch it."""
+
+
+def one_line(text: object) -> str:
+    """Text from a file, quoted in an error: line breaks and other control characters
+    escaped, so the message stays the one line it promises to be."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

@@ -86,6 +86,65 @@ class _Corrupt(sqlite3.DatabaseError):
     """The integrity check found damage (SQLite opened the file, but it is not sound)."""
 
 
+OUTCOMES = (None, "finished", "ended", "interrupted")
+PERSONS = ("self", "partner")
+LATEST_TIME_S = 1e11
+"""Wall-clock times beyond this (the year 5138) are damage, not dates."""
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, int | float) and abs(value) < LATEST_TIME_S
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bad_session(row: tuple[Any, ...]) -> bool:
+    _, routine, mode, started, updated, index, done, commands, outcome, step_id, foot = row
+    try:
+        counts = json.loads(commands) if isinstance(commands, str) else None
+    except (ValueError, RecursionError):  # torn, or nested beyond reading
+        return True
+    return not (
+        isinstance(routine, str) and mode in PERSONS and _is_time(started)
+        and _is_time(updated) and _is_count(index) and _is_count(done)
+        and isinstance(counts, dict) and all(_is_count(n) for n in counts.values())
+        and outcome in OUTCOMES and (step_id is None or isinstance(step_id, str))
+        and (foot is None or _is_count(foot))
+    )
+
+
+def _check_rows(db: sqlite3.Connection) -> None:
+    """Raise _Corrupt unless every row holds what this program writes.
+
+    SQLite keeps any value in any column and cannot tell a torn JSON text or a date that
+    became text from data: found here, such a file is moved aside like a malformed one,
+    instead of ending in a traceback when a session or `history` reads it."""
+    try:
+        for key, value in db.execute("SELECT key, value FROM preferences"):
+            if not (isinstance(key, str) and isinstance(value, str)):
+                raise _Corrupt("malformed row in preferences")
+        for person, question, answer, at in db.execute(
+            "SELECT person, question, answer, answered_at FROM screening_answers"
+        ):
+            if not (person in PERSONS and isinstance(question, str) and answer in (0, 1)
+                    and not isinstance(answer, float) and _is_time(at)):
+                raise _Corrupt("malformed row in screening_answers")
+        for row in db.execute(
+            "SELECT id, routine, mode, started_at, updated_at, step_index, steps_completed, "
+            "commands, outcome, step_id, foot FROM sessions"
+        ):
+            if _bad_session(row):
+                raise _Corrupt(f"malformed row in sessions (id {row[0]})")
+    except _Corrupt:
+        raise
+    except sqlite3.Error as exc:  # a table gone, text that is not UTF-8
+        if _is_locked(exc):
+            raise
+        raise _Corrupt(f"malformed: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class SessionRecord:
     id: int
@@ -153,8 +212,11 @@ class Memory:
     @staticmethod
     def _migrate(db: sqlite3.Connection) -> None:
         """Bring an older file up to date in one transaction; an up-to-date one is not
-        written to at all (so a read-only file can still be read)."""
+        written to at all (so a read-only file can still be read). Rows this program
+        never wrote are damage: the transaction is rolled back and the file left as it
+        was, to be moved aside whole."""
         if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            _check_rows(db)
             return
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -174,6 +236,7 @@ class Memory:
                     "SELECT 'self', question, answer, answered_at FROM screening"
                 )
                 db.execute("DROP TABLE screening")
+            _check_rows(db)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:

@@ -7,15 +7,15 @@ editing their own routine can fix it without reading code.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import DataFileError
+from assistant.errors import DataFileError, one_line
 from assistant.settings import PRESSURES, Mode
+from assistant.toml_reading import parse_toml, read_text
 
 MODES: tuple[Mode, ...] = ("self", "partner")
 
@@ -89,8 +89,8 @@ class _Reader:
         self.source = source
 
     def fail(self, where: str, field: str, problem: str) -> DataFileError:
-        place = f"{self.source}: {where}" if where else self.source
-        return DataFileError(f"{place}: field '{field}' {problem}")
+        place = f"{self.source}: {one_line(where)}" if where else self.source
+        return DataFileError(f"{place}: field '{one_line(field)}' {one_line(problem)}")
 
     def known(self, table: dict[str, Any], fields: Collection[str], where: str) -> None:
         """A misspelt optional field would otherwise be silently ignored."""
@@ -185,10 +185,7 @@ class _Reader:
 
 def parse_routine(text: str, source: str) -> Routine:
     reader = _Reader(source)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(f"{source}: not valid TOML: {exc}") from exc
+    raw = parse_toml(text, source, DataFileError)
     reader.known(raw, ROUTINE_FIELDS, "")
     shared: dict[str, Phrasing] = {}
     if "pressure" in raw:
@@ -237,11 +234,7 @@ def parse_routine(text: str, source: str) -> Routine:
 
 
 def load_routine_file(path: Path) -> Routine:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataFileError(f"{path}: cannot read routine file: {exc.strerror}") from exc
-    return parse_routine(text, str(path))
+    return parse_routine(read_text(path, DataFileError, "routine file"), str(path))
 
 
 def builtin_names() -> list[str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import DataFileError
+from assistant.errors import DataFileError, one_line
+from assistant.toml_reading import parse_toml, read_text
 
 _WORD = re.compile(r"[a-z']+")
 
@@ -124,13 +124,18 @@ def _ends_with(words: list[str], tail: list[str]) -> bool:
 
 
 def _made_of(words: list[str], phrases: tuple[str, ...]) -> bool:
-    """Whether the words split, front to back, into these phrases and nothing else."""
-    if not words:
-        return True
-    return any(
-        words[: len(p.split())] == p.split() and _made_of(words[len(p.split()) :], phrases)
-        for p in phrases
-    )
+    """Whether the words split, front to back, into these phrases and nothing else.
+
+    Word by word, not by recursion: a pasted line of a thousand "no" is an answer, not a
+    RecursionError."""
+    split = [p.split() for p in phrases]
+    reached = [True] + [False] * len(words)
+    for start in range(len(words)):
+        if reached[start]:
+            for phrase in split:
+                if words[start : start + len(phrase)] == phrase:
+                    reached[start + len(phrase)] = True
+    return reached[-1]
 
 
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
@@ -139,34 +144,40 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         source = resources.files("assistant").joinpath("data/commands.toml")
         name, text = "assistant/data/commands.toml", source.read_text(encoding="utf-8")
     else:
-        name, text = str(path), path.read_text(encoding="utf-8")
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(f"{name}: not valid TOML: {exc}") from exc
+        name, text = str(path), read_text(path, DataFileError, "the vocabulary file")
+    return parse_vocabulary(text, name)
+
+
+def parse_vocabulary(text: str, name: str) -> Vocabulary:
+    """The vocabulary in `text` (commands.toml's format); DataFileError naming `name`."""
+    raw = parse_toml(text, name, DataFileError)
     negations = {key: _word_list(name, key, raw.pop(key, [])) for key in SETTINGS_KEYS}
     intents = []
     seen: dict[str, str] = {}
     for key, table in raw.items():
+        shown = one_line(key)
         if not isinstance(table, dict):
-            raise DataFileError(f"{name}: [{key}] must be a table")
+            raise DataFileError(f"{name}: [{shown}] must be a table")
         phrases = table.get("phrases")
         if (
             not isinstance(phrases, list)
             or not phrases
             or not all(isinstance(p, str) and normalize(p) for p in phrases)
         ):
-            raise DataFileError(f"{name}: [{key}] field 'phrases' must be a list of phrases")
+            raise DataFileError(f"{name}: [{shown}] field 'phrases' must be a list of phrases")
         normal = tuple(normalize(p) for p in phrases)
         for phrase in normal:
             if phrase in seen:
                 raise DataFileError(
-                    f"{name}: [{key}] phrase '{phrase}' is already used by [{seen[phrase]}]"
+                    f"{name}: [{shown}] phrase '{phrase}' is already used by "
+                    f"[{one_line(seen[phrase])}]"
                 )
             seen[phrase] = key
         safety = table.get("safety", 0)
         if isinstance(safety, bool) or not isinstance(safety, int) or safety < 0:
-            raise DataFileError(f"{name}: [{key}] field 'safety' must be a whole number, 0 or more")
+            raise DataFileError(
+                f"{name}: [{shown}] field 'safety' must be a whole number, 0 or more"
+            )
         intents.append(
             Intent(
                 name=key,

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,12 @@ def user_audio(text: str, speaker: Speaker = USER_VOICE) -> npt.NDArray[np.float
 class LiveSession:
     def __init__(
         self, room: Room, folder: Path, *args: str, user: Speaker = USER_VOICE,
-        save_audio: bool = False,
+        save_audio: bool = False, env: Mapping[str, str] | None = None,
+        prefix: Sequence[str] = (),
     ) -> None:
         """`save_audio`: keep what the microphone heard (and the recognizer was fed) in
-        `folder`/audio, to replay a failure (`massage-assistant recognize`)."""
+        `folder`/audio, to replay a failure (`massage-assistant recognize`). `env`: more
+        environment for the program; `prefix`: a command it runs under (`unshare -n`)."""
         self.user = require_speaker(user)  # skip before launching when it cannot speak
         if save_audio:
             args = (*args, "--save-audio", str(folder / "audio"))
@@ -54,8 +56,10 @@ class LiveSession:
         self.events_path = folder / "events.jsonl"
         self.stderr_path = folder / "stderr.txt"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "start", *args, "--events", str(self.events_path)],
-            env={**room.env, "MASSAGE_ASSISTANT_HOME": os.environ["MASSAGE_ASSISTANT_HOME"]},
+            [*prefix, sys.executable, "-m", "assistant", "start", *args,
+             "--events", str(self.events_path)],
+            env={**room.env, "MASSAGE_ASSISTANT_HOME": os.environ["MASSAGE_ASSISTANT_HOME"],
+                 **(env or {})},
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=self.stderr_path.open("w"),

@@ -193,6 +193,42 @@ def test_history_says_where_a_corrupt_file_was_moved(home: Path) -> None:
     assert str(moved) in result.output and "No sessions yet." in result.output
 
 
+def test_check_says_where_a_corrupt_file_was_moved(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check` opens memory too: moving the file aside without a word there would leave
+    no session to say it (the sound check itself is not what is tested here)."""
+    import assistant.check.run
+    import assistant.cli
+
+    monkeypatch.setattr(assistant.check.run, "run_check", lambda *args: [])
+    monkeypatch.setattr(assistant.cli, "_choose_devices", lambda *args: None)
+    (home / DB_NAME).write_bytes(b"\x00garbage" * 500)
+    result = CliRunner().invoke(cli, ["check"])
+    assert result.exit_code == 0, result.output
+    [moved] = list(home.glob(f"{DB_NAME}.corrupt-*"))
+    assert load_dialog().line("notice.memory_moved_aside", path=moved) in result.output
+
+
+def test_a_file_with_rows_it_never_wrote_is_moved_aside_whole(home: Path) -> None:
+    """SQLite keeps any value in any column: a date that became text, torn JSON, an
+    unknown outcome are damage, found on opening (they used to end in a traceback
+    in `history` or at the start of a session)."""
+    db = sqlite3.connect(home / DB_NAME)
+    db.execute(
+        "INSERT INTO sessions(routine, mode, started_at, updated_at, commands, outcome) "
+        "VALUES ('quick', 'self', 'yesterday', 2.0, '{', 'exploded')"
+    )
+    db.commit()
+    db.close()
+    damaged = (home / DB_NAME).read_bytes()
+    result = CliRunner().invoke(cli, ["history"])
+    assert result.exit_code == 0, result.output
+    [moved] = list(home.glob(f"{DB_NAME}.corrupt-*"))
+    assert moved.read_bytes() == damaged
+    assert str(moved) in result.output and "No sessions yet." in result.output
+
+
 # ----- locks: wait a while, never take a lock for damage -----------------------------
 
 

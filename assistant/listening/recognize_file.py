@@ -7,7 +7,10 @@ the live microphone, so what works here works live.
 
 from __future__ import annotations
 
+import struct
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,9 @@ Samples = npt.NDArray[np.int16]
 _RESAMPLE_BLOCK_SECONDS = 30.0
 _RESAMPLE_PAD_SECONDS = 0.25
 """Resampling goes block by block (bounded memory); the pad hides block edges."""
+RATES_HERTZ = (4000, 768000)
+"""Sample rates read: beyond them a header is broken, not a recording (at 1 Hz, a
+20 kB file would become 320 million samples at 16 kHz)."""
 
 
 class AudioFileError(AssistantError):
@@ -60,6 +66,8 @@ def resample(x: npt.NDArray[np.float64], rate_in: int, rate_out: int) -> npt.NDA
         lo, hi = max(0, start - pad), min(x.size, start + block + pad)
         seg = x[lo:hi]
         n_out = round(seg.size * ratio)
+        if n_out < 1:  # under one output sample: nothing to keep
+            continue
         spec = np.fft.rfft(seg)
         keep = n_out // 2 + 1
         if keep <= spec.size:
@@ -70,7 +78,7 @@ def resample(x: npt.NDArray[np.float64], rate_in: int, rate_out: int) -> npt.NDA
         first = round((start - lo) * ratio)
         last = first + round(min(block, x.size - start) * ratio)
         out.append(y[first:last])
-    return np.concatenate(out)
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 @dataclass(frozen=True)
@@ -89,28 +97,38 @@ class WavInfo:
 
 def wav_info(path: Path) -> WavInfo:
     """The WAV header only (cheap); AudioFileError as read_wav would raise it."""
+    with _opened(path) as w:
+        return WavInfo(w.getframerate(), w.getnchannels(), w.getsampwidth(),
+                       w.getnframes() / w.getframerate())
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[wave.Wave_read]:
+    """The file open for reading, its header checked; AudioFileError naming the file."""
     try:
         with wave.open(str(path), "rb") as w:
-            rate, frames = w.getframerate(), w.getnframes()
-            return WavInfo(rate, w.getnchannels(), w.getsampwidth(), frames / rate if rate else 0.0)
+            channels, rate = w.getnchannels(), w.getframerate()
+            if channels < 1 or not RATES_HERTZ[0] <= rate <= RATES_HERTZ[1]:
+                raise AudioFileError(
+                    f"{path}: WAV header is broken ({channels} channels, {rate} Hz; "
+                    f"rates from {RATES_HERTZ[0]} to {RATES_HERTZ[1]} Hz are read)"
+                )
+            yield w
     except FileNotFoundError as exc:
         raise AudioFileError(f"{path}: no such file") from exc
-    except (wave.Error, EOFError) as exc:
-        raise AudioFileError(f"{path}: not a PCM WAV file ({exc})") from exc
+    except (wave.Error, EOFError, struct.error, RuntimeError) as exc:
+        # RuntimeError: `wave` says so when a chunk claims more than the file holds.
+        detail = str(exc) or "chunk sizes do not add up"
+        raise AudioFileError(f"{path}: not a PCM WAV file ({detail})") from exc
+    except OSError as exc:
+        raise AudioFileError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
 
 
 def read_wav(path: Path, rate: int = 16000) -> Samples:
     """A PCM WAV file as mono int16 at `rate`: channels are averaged, other rates resampled."""
-    try:
-        with wave.open(str(path), "rb") as w:
-            channels, width, rate_in = w.getnchannels(), w.getsampwidth(), w.getframerate()
-            raw = w.readframes(w.getnframes())
-    except FileNotFoundError as exc:
-        raise AudioFileError(f"{path}: no such file") from exc
-    except (wave.Error, EOFError) as exc:
-        raise AudioFileError(f"{path}: not a PCM WAV file ({exc})") from exc
-    if channels < 1 or rate_in < 1:
-        raise AudioFileError(f"{path}: WAV header is broken ({channels} channels, {rate_in} Hz)")
+    with _opened(path) as w:
+        channels, width, rate_in = w.getnchannels(), w.getsampwidth(), w.getframerate()
+        raw = w.readframes(w.getnframes())
     usable = len(raw) - len(raw) % (width * channels)
     x = _decode_frames(raw[:usable], width, path)
     if channels > 1:
