@@ -109,6 +109,8 @@ class Hearing:
         self._commanded_at = -1e9
         """Start of the last command the recognizer acted on (stream seconds)."""
         self._spot_to_read: float | None = None
+        self._spot_read_at = -1e9
+        """How far the classifier had heard when the pending spot was last read."""
         self._words_read_to = -1e9
         """The classifier's steps up to here have been acted on: never twice."""
         stop_phrases = frozenset(normalize(p) for p in vocabulary.phrases_for({STOP_INTENT}))
@@ -209,8 +211,9 @@ class Hearing:
         """The classifier's verdict on a spot, once it has read past it; at once when it
         is already sure of "stop" (a stop said into quiet is not kept waiting)."""
         at = self._spot_to_read
-        if self.words is None or at is None:
-            return []
+        if self.words is None or at is None or self.words.heard_to_s == self._spot_read_at:
+            return []  # nothing new to read since the last look
+        self._spot_read_at = self.words.heard_to_s
         rules = self.rules
         reading = self.words.reading(at - rules.spot_before_s, at + rules.spot_after_s,
                                      rules.answer_bar)
@@ -242,7 +245,7 @@ class Hearing:
                                  text=STOP_INTENT, final=False)]
         self.opinion.spotted(at)
         if self.words is not None:
-            self._spot_to_read = at
+            self._spot_to_read, self._spot_read_at = at, -1e9
             return [HearingEvent("spotted", said.start_s, at)]
         return [HearingEvent("spotted", said.start_s, at), *self._transcribed(at, stream_start)]
 
