@@ -63,9 +63,6 @@ class SpeechOverEcho:
         self._diverged = 0
         """Frames left during which nothing counts (the filter diverged)."""
         self.speaking = False
-        self.voiced_frames = 0
-        """Frames that passed as the user's voice so far (before smoothing): how long
-        they really talked, where `speaking` only says when."""
 
     def frame(self, cleaned: float, mic: float, samples: int, echo: bool, trusted: bool) -> bool:
         """`cleaned` and `mic` are the frame's energies (sum of squares, int16 units);
@@ -90,6 +87,5 @@ class SpeechOverEcho:
             self._count -= self._recent[0]
         self._recent.append(voiced)
         self._count += voiced
-        self.voiced_frames += voiced
         self.speaking = self._count >= s.frames_needed
         return self.speaking

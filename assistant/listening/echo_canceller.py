@@ -511,11 +511,6 @@ class EchoCanceller:
         return self.speech.speaking
 
     @property
-    def voiced_s(self) -> float:
-        """How long the user's voice has passed so far, counted frame by frame."""
-        return self.speech.voiced_frames * self.n / self.rate
-
-    @property
     def assistant_audible(self) -> bool:
         """The assistant's own sound is reaching the microphone now."""
         return self._silent_frames == 0

@@ -79,8 +79,6 @@ class Listener:
             echo.record_to(recording.echo_inputs(echo.capture_header()))
         self._timing: BargeInSettings = echo.speech.settings if echo else BargeInSettings()
         self._held_at: float | None = None
-        self._voiced_s = 0.0
-        """The echo canceller's count of the user's voice at the last block."""
         self._quiet_from: float | None = None
         if self.barge_in is not None:
             spotter.require_barge_in()
@@ -110,11 +108,7 @@ class Listener:
             pcm = raw
             if self.echo is not None:
                 pcm = self.echo.process(raw, at)
-                end = at + len(pcm) // 2 / self.recognizer.sample_rate
-                voiced = self.echo.voiced_s
-                self.spotter.note_voice(end, voiced - self._voiced_s)
-                self._voiced_s = voiced
-                self._follow_barge_in(end)
+                self._follow_barge_in(at + len(pcm) // 2 / self.recognizer.sample_rate)
             if self.recording is not None:
                 self.recording.add(raw, pcm)
             start = at - self._samples / self.recognizer.sample_rate

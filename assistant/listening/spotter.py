@@ -14,7 +14,6 @@ Rules, in order:
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -63,15 +62,6 @@ class SpotterSettings:
     must come before the command's end: the user is noticed ~0.1 s into a word, and a
     "command" that was over before the line was held was the echo's leftovers (seen:
     "wait" heard from the assistant's own voice, held 0.2 s after it ended)."""
-    min_voiced_s: float = 0.2
-    voiced_margin_s: float = 0.3
-    """A command heard on a barge-in counts only if the user's voice passed the echo
-    canceller for this long, frame by frame, within `voiced_margin_s` of it. A barge-in
-    on the canceller's leftovers is a blip: replayed from 4 room sessions, 13 holds for
-    nothing had 0.05-0.19 s of voice in the 1.1 s from their start, 13 real commands
-    said over the assistant 0.27-0.37 s. On such a blip, with the recognizer favouring
-    urgent phrases, the assistant once took its own voice for "ouch", and once for
-    "skip"."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +87,6 @@ class CommandSpotter:
         self._lock = threading.Lock()
         self._gated = False
         self._barge_ins: list[float] = []
-        self._voice: deque[tuple[float, float]] = deque(maxlen=600)
-        """(block end, seconds of the user's voice in it), the last half minute."""
 
     def require_barge_in(self) -> None:
         """From now on, commands heard while the assistant talks need a barge-in."""
@@ -107,16 +95,6 @@ class CommandSpotter:
     def note_barge_in(self, at: float) -> None:
         """The user was noticed talking over the assistant at `at` (monotonic s)."""
         self._barge_ins = [*self._barge_ins[-20:], at]
-
-    def note_voice(self, at: float, seconds: float) -> None:
-        """The echo canceller passed `seconds` of the user's voice in the block that
-        ended at `at` (monotonic s)."""
-        if seconds > 0:
-            self._voice.append((at, seconds))
-
-    def _voiced(self, start: float, end: float) -> float:
-        margin = self.settings.voiced_margin_s
-        return sum(s for t, s in list(self._voice) if start - margin <= t <= end + margin)
 
     def set_valid(self, intents: frozenset[str]) -> None:
         with self._lock:
@@ -156,8 +134,7 @@ class CommandSpotter:
         talking = self._speech_during(start)
         if talking:
             margin = self.settings.barge_in_margin_s
-            barged = (any(start - margin <= t < end for t in self._barge_ins)
-                      and self._voiced(start, end) >= self.settings.min_voiced_s)
+            barged = any(start - margin <= t < end for t in self._barge_ins)
             if (self._gated and not barged) or (not priority and not barged):
                 return Decision(None, "talking")
         said = self._said_forms(intent, phrase)
