@@ -38,6 +38,13 @@ def group_gone(pgid: int, timeout_s: float = 10.0) -> bool:
     return False
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it: a process started with SIGINT ignored (as this
+    test run may be, after a tool that ignores it) keeps it ignored, and Python then
+    never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     ("sig", "state", "fresh"),
     [
@@ -57,7 +64,7 @@ def test_a_signal_ends_a_voice_session_without_a_traceback(
             [sys.executable, "-m", "assistant", "start", "--routine", "quick", "--plain",
              "--events", str(events)],
             env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
-            text=True, start_new_session=True,
+            text=True, start_new_session=True, preexec_fn=_as_from_a_terminal,
         )
     try:
         deadline = time.monotonic() + 60

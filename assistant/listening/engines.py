@@ -14,14 +14,16 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from assistant.dialog import load_dialog
 from assistant.errors import ModelMissing
-from assistant.listening.short_words import ShortWords
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Recognizer
 from assistant.settings import ListenSettings
+
+if TYPE_CHECKING:  # numpy: never in the recognizer's own process, which imports this
+    from assistant.listening.short_words import ShortWords
 
 EngineName = Literal["vosk", "pocketsphinx"]
 
@@ -134,7 +136,7 @@ def open_short_words(settings: ListenSettings) -> ShortWords | None:
     if settings.word_model is None:
         return None
     from assistant.adapters.speech_embedding import SpeechEmbedding
-    from assistant.listening.short_words import WordModel
+    from assistant.listening.short_words import ShortWords, WordModel
 
     model = WordModel(settings.word_model)
     embedding = SpeechEmbedding()
