@@ -94,7 +94,7 @@ class CachedRenderer:
         return future
 
     def _rendered(self, inner: Future[Rendered], path: Path) -> Future[Rendered]:
-        """The wrapped renderer's future, passed on first and stored after."""
+        """The wrapped renderer's future, stored on disk then passed on."""
         outer: Future[Rendered] = Future()
 
         def done(finished: Future[Rendered]) -> None:
@@ -107,9 +107,9 @@ class CachedRenderer:
                     outer.set_exception(error)
                 return
             rendered = finished.result()
-            _settle(outer, rendered)
             if self.enabled and len(rendered.audio):
-                self._store(path, rendered)
+                self._store(path, rendered)  # first: a finished line is on disk (~1 ms)
+            _settle(outer, rendered)
 
         outer.add_done_callback(lambda f: inner.cancel() if f.cancelled() else None)
         inner.add_done_callback(done)
