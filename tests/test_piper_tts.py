@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from concurrent.futures import wait
 
@@ -64,7 +65,7 @@ def test_many_lines_complete_in_order(renderer: PiperRenderer) -> None:
     finished: list[int] = []
     futures = [renderer.submit(f"Step {i}.", 150) for i in range(6)]
     for i, future in enumerate(futures):
-        future.add_done_callback(lambda _, i=i: finished.append(i))
+        future.add_done_callback(functools.partial(lambda n, _: finished.append(n), i))
     _, pending = wait(futures, timeout=60)
     assert not pending and finished == sorted(finished)
     assert all(f.result().duration_s > 0.3 for f in futures)

@@ -19,11 +19,13 @@ import pytest
 from assistant.dialog import load_dialog
 from assistant.routines import builtin_names, load_routine
 from assistant.safety import load_screening
+from assistant.settings import Mode
 from assistant.speech.audio_out import Rendered
 from assistant.speech.renderers import ClosableRenderer
 from tests.speech_samples import require_piper
 
 RATE_WPM = 150
+MODES: tuple[Mode, ...] = ("self", "partner")
 WORD = re.compile(r"[A-Za-z0-9']+")
 
 
@@ -58,10 +60,10 @@ def all_lines() -> list[tuple[str, str]]:
             phrasings += [(f"pressure {level}", p) for level, p in step.pressure.items()]
             lines.setdefault(step.title, f"{name} {step.id} title")
             for what, phrasing in phrasings:
-                for mode in ("self", "partner"):
+                for mode in MODES:
                     lines.setdefault(phrasing.for_mode(mode), f"{name} {step.id} {what} {mode}")
     for question in load_screening().questions:
-        for mode in ("self", "partner"):
+        for mode in MODES:
             lines.setdefault(question.text.for_mode(mode), f"safety {question.id} {mode}")
     return [(where, text) for text, where in lines.items() if WORD.search(text)]
 

@@ -21,6 +21,7 @@ from assistant.memory import Memory
 from assistant.speech.render_cache import CachedRenderer
 from assistant.speech.voice_choice import check_voice, installed_voice
 from assistant.speech.voice_names import UnknownVoice, parse_voice
+from tests.room import Room
 from tests.speech_samples import require_piper
 
 PROGRAM = [sys.executable, "-m", "assistant"]
@@ -135,11 +136,13 @@ def test_without_piper_say_speaks_with_the_system_voice_and_says_so_once(
 
 
 def test_without_piper_a_session_speaks_and_says_so_once(
-    without_piper: dict[str, str], home: Path
+    without_piper: dict[str, str], home: Path, room: Room
 ) -> None:
-    proc = run(QUICK, stdin="end session\n", env=without_piper)
+    """In the room (a sound device to speak through): the lines are rendered, by espeak."""
+    env = {**without_piper, **room.pulse_env}
+    proc = run([*QUICK, "--no-chimes"], stdin="end session\n", env=env)
     assert proc.returncode == 0, proc.stderr
     notice = load_dialog().line("notice.no_natural_voice", reason="X").split("(")[0]
     assert sum(line.startswith(notice) for line in proc.stderr.splitlines()) == 1, proc.stderr
     assert load_dialog().line("ended") in proc.stdout
-    assert list((home / "speech-cache").glob("*.wav")), "lines were rendered"
+    assert cached(home, "espeak", None, load_dialog().line("ended")), "spoken by espeak"

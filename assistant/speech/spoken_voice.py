@@ -241,13 +241,13 @@ def open_spoken_voice(
     from assistant.dialog import load_dialog
     from assistant.speech.renderers import open_renderer
 
+    try:  # the device first: without one, no engine is loaded and no notice said for it
+        rate = find_device(settings.output_device, "output").default_rate_hertz
+    except NoAudioDevice:
+        raise AudioUnavailable(load_dialog().line("notice.no_output_device")) from None
     opened = open_renderer(settings, notice or _to_stderr)
     renderer = opened.renderer
     try:
-        try:
-            rate = find_device(settings.output_device, "output").default_rate_hertz
-        except NoAudioDevice:
-            raise AudioUnavailable(load_dialog().line("notice.no_output_device")) from None
         player = Player(rate)
         stream = SpeakerStream(player, rate, settings.blocksize_frames, settings.output_device,
                                latency=settings.output_latency_s)
