@@ -353,6 +353,10 @@ def say(text: str, out: Path | None, voice: str | None, rate: int | None) -> Non
         if out is not None and not out.parent.is_dir():  # before the speech is rendered
             code = errno.ENOTDIR if out.parent.exists() else errno.ENOENT
             raise OSError(code, os.strerror(code), str(out.parent))
+        if voice:  # a wrong name is the first thing to say, whatever else is missing
+            from assistant.speech.voice_choice import check_voice
+
+            check_voice(voice)
         settings = SpeechSettings(voice=voice, cache_dir=_cache_dir())
         say_text(text, settings if rate is None else replace(settings, rate_wpm=rate), out,
                  _stderr_line)
