@@ -47,6 +47,8 @@ class RunOptions:
     """Starting volume from the config; remembered louder/quieter steps apply on top."""
     chatter_log: Path | None = None
     """Where fd 2 goes for the session (C libraries' chatter); None: left alone."""
+    speech_cache: Path | None = None
+    """Where rendered lines are kept between sessions; None: nowhere."""
 
 
 def _notice(text: str) -> None:
@@ -68,7 +70,7 @@ def _open_voice(
     from assistant.speech.spoken_voice import open_spoken_voice
 
     try:
-        voice = open_spoken_voice(speech)
+        voice = open_spoken_voice(speech, _notice)
     except AudioUnavailable as exc:
         _notice(dialog.line("notice.no_speech_out", reason=str(exc).rstrip(".")))
         return None
@@ -282,7 +284,9 @@ def _terminal_typing(
 
 
 def _with_options(speech: SpeechSettings, volume_steps: int, options: RunOptions) -> SpeechSettings:
-    """The output device and starting volume from the config (or flags) on top of memory."""
+    """The output device, starting volume and speech cache from the config (or flags)
+    on top of memory."""
+    speech = replace(speech, cache_dir=options.speech_cache)
     if options.output_device is not None:
         speech = replace(speech, output_device=options.output_device)
     if options.volume is not None:

@@ -50,7 +50,9 @@ MODEL_OPTION = click.option(
     help="Path of a vosk model folder.",
 )
 VOICE_OPTION = click.option(
-    "--voice", default=None, help="Voice id or name (see `massage-assistant voices`)."
+    "--voice", default=None,
+    help="piper:joe (the natural voice, default), espeak:ID or a system voice id or name "
+    "(see `massage-assistant voices`).",
 )
 RATE_OPTION = click.option(
     "--rate",
@@ -244,6 +246,7 @@ def start(
             output_device=output,
             volume=config.volume,
             chatter_log=(save_audio or _home()) / SESSION_LOG,
+            speech_cache=_cache_dir(),
         )
         memory = MemorySettings(
             folder=_home(), resume=resume, use_last_routine=use_last_routine
@@ -350,8 +353,13 @@ def say(text: str, out: Path | None, voice: str | None, rate: int | None) -> Non
         if out is not None and not out.parent.is_dir():  # before the speech is rendered
             code = errno.ENOTDIR if out.parent.exists() else errno.ENOENT
             raise OSError(code, os.strerror(code), str(out.parent))
-        settings = SpeechSettings(voice=voice)
-        say_text(text, settings if rate is None else replace(settings, rate_wpm=rate), out)
+        if voice:  # a wrong name is the first thing to say, whatever else is missing
+            from assistant.speech.voice_choice import check_voice
+
+            check_voice(voice)
+        settings = SpeechSettings(voice=voice, cache_dir=_cache_dir())
+        say_text(text, settings if rate is None else replace(settings, rate_wpm=rate), out,
+                 _stderr_line)
     except AssistantError as exc:
         _fail(exc)
     except OSError as exc:
@@ -369,7 +377,7 @@ def _cannot_write(dialog: Dialog, path: Path, exc: OSError) -> str:
 
 @cli.command()
 def voices() -> None:
-    """List the voices the speech engine offers (use with --voice)."""
+    """List the voices, natural first, each with a command to hear it (use with --voice)."""
     from assistant.speech.say_command import list_voices
 
     try:
@@ -447,6 +455,17 @@ def _home() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("massage-assistant"))
+
+
+def _cache_dir() -> Path:
+    """Where rendered speech is kept: MASSAGE_ASSISTANT_HOME/speech-cache when that is
+    set (tests, a portable install), else the platform's user cache folder."""
+    value = os.environ.get(HOME_ENV)
+    if value:
+        return Path(value) / "speech-cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("massage-assistant")) / "speech"
 
 
 @cli.command()
@@ -554,6 +573,7 @@ def check(
             rate_wpm=_pick(rate, config.rate) or learned_rate or SpeechSettings.rate_wpm,
             volume=config.volume or SpeechSettings.volume,
             output_device=output,
+            cache_dir=_cache_dir(),
         )
         settings = CheckSettings(listen_s=listen_seconds)
         problems = run_check(

@@ -92,8 +92,9 @@ KEYS: tuple[Key, ...] = (
     Key("session.pressure", "pressure", _choice(*PRESSURES), "light, medium or firm",
         '"medium"'),
     Key("session.pace", "pace", _choice(*PACES), "slow, normal or fast", '"normal"'),
-    Key("speech.voice", "voice", _text, "voice id or name (massage-assistant voices)",
-        '"en-us"'),
+    Key("speech.voice", "voice", _text,
+        "piper:joe (natural, the default), espeak:ID or a system voice id or name "
+        "(massage-assistant voices)", '"piper:joe"'),
     Key("speech.rate", "rate", _whole(80, 300), "words per minute, 80 to 300", "150"),
     Key("speech.volume", "volume", _fraction, "starting volume, 0.05 to 1.0", "0.8"),
     Key("speech.chimes", "chimes", _flag, "chimes between steps, true or false", "true"),

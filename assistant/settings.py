@@ -57,6 +57,8 @@ class MemorySettings:
 @dataclass(frozen=True)
 class SpeechSettings:
     voice: str | None = None
+    """`piper:joe`, `espeak:ID` or a bare system voice id, name or language; None: the
+    natural voice when it loads, else the system default (`speech/renderers.py`)."""
     rate_wpm: int = 150
     volume: float = 0.8
     """0..1 linear gain on rendered speech and chimes."""
@@ -70,6 +72,11 @@ class SpeechSettings:
     in the room, target 50), more makes underruns rarer; each one moves the echo the
     canceller learnt (a few per 3 minutes here, now that the recognizer has its own
     process; in-process it starved the output twice a second)."""
+    cache_dir: Path | None = None
+    """Rendered lines are kept here (keyed by voice, rate and text) so the next session
+    starts speaking at once; None keeps nothing on disk."""
+    cache_max_bytes: int = 50_000_000
+    """The disk cache's bound: about 19 minutes of speech; least recently used goes first."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,11 @@
     .venv/bin/python scripts/benchmark.py [--engine auto|pocketsphinx|vosk] [--model PATH]
                                           [--quick] [--json FILE] [--trials N] [--seed N]
                                           [--keep DIR] [--offline-only] [--streams-only]
-                                          [--user-voice SPEC]
+                                          [--user-voice SPEC] [--voice NAME]
+
+--voice chooses the assistant's voice for every launch in the room (piper:joe, the
+default, or a system voice such as espeak:en-us), so the room figures of both voices
+can be set side by side.
 
 --quick (a smoke test, about 2 minutes) uses small subsets; the full run takes about
 15-20 minutes on two cores. --keep DIR keeps each launch's events.jsonl and stderr.
@@ -64,7 +68,10 @@ simulated user speaks into the same room; everything is timed on the room's reco
   instruction, from the session's `command` event (mapped by the event clock, ~5 ms) to
   the assistant's last sound before the cut (found as for stop_latency, below): voice
   out's own cut-off, apart from recognition (target 50 ms).
-- first_word_s: launch of the program to its first sound in the room.
+- first_word_s: launch of the program to its first sound in the room (the worst of
+  every launch, each with an empty speech cache). first_word_cold_s / first_word_warm_s:
+  the quick routine launched with an empty render cache, then again with the cache the
+  first launch left (the same home folder): the worst of each kind.
 - cpu_percent / rss_mb: of the program's process, sampled from /proc while a paused
   session listens.
 
@@ -757,16 +764,22 @@ class RoomBench:
 
     # -- program lifecycle
 
-    def launch(self, *args: str) -> Launch:
+    def voice_args(self) -> list[str]:
+        return ["--voice", self.args.voice] if self.args.voice else []
+
+    def launch(self, *args: str, home: Path | None = None) -> Launch:
+        """A fresh program; `home` shares a memory folder (and so the speech cache) with
+        another launch, else each launch has its own, fresh one."""
         from tests.live_session import LiveSession
 
         self._count += 1
         folder = self.folder / f"run{self._count}"
         folder.mkdir()
-        os.environ["MASSAGE_ASSISTANT_HOME"] = str(seeded_home(folder / "home"))
+        os.environ["MASSAGE_ASSISTANT_HOME"] = str(home or seeded_home(folder / "home"))
         monitor = self.room.record()
         launched = time.monotonic()
-        live = LiveSession(self.room, folder, *args, *self.engine_args(), user=self.user)
+        live = LiveSession(self.room, folder, *args, *self.engine_args(), *self.voice_args(),
+                           user=self.user)
         run = Launch(live, launched, monitor, EventClock(live.events_path))
         self._launches.append(run)
         return run
@@ -1359,6 +1372,31 @@ def read_alone(bench: RoomBench, run: Launch, cap_s: float) -> str:
     return f"cut at {cap_s:.0f} s"
 
 
+def first_word_metrics(bench: RoomBench, quick: bool) -> list[Metric]:
+    """Launch to first sound with an empty speech cache, then again with the cache the
+    first launch filled (the same home folder, so the same first line)."""
+    cold: list[float] = []
+    warm: list[float] = []
+    for attempt in range(2 if quick else 4):
+        home = seeded_home(bench.folder / f"first-word-{attempt}")
+        for into in (cold, warm):
+            run = bench.launch("--routine", "quick", "--mode", "self", home=home)
+            try:
+                bench.wait_talking(run, 20.0)
+                time.sleep(1.5)  # let the first line be rendered whole, and cached
+            finally:
+                heard = len(bench.first_words)
+                bench.end(run)
+            if len(bench.first_words) > heard:
+                into.append(bench.first_words[-1])
+    return [
+        Metric("first_word_cold_s", max(cold) if cold else None, "s", ("<=", 2.0), len(cold),
+               "empty speech cache", {"launches": cold}),
+        Metric("first_word_warm_s", max(warm) if warm else None, "s", ("<=", 1.0), len(warm),
+               "the cache of the launch before", {"launches": warm}),
+    ]
+
+
 def self_trigger_metric(bench: RoomBench, quick: bool) -> list[Metric]:
     """The assistant reads the quick routine into the room by itself: nothing may fire."""
     modes = ("self",) if quick else ("self", "partner")
@@ -1540,6 +1578,7 @@ def live_phases(bench: RoomBench, notes: list[str]) -> list[Metric]:
     finally:
         bench.end(run)
     phase("self-trigger runs", lambda: self_trigger_metric(bench, quick))
+    phase("first word, cold and warm cache", lambda: first_word_metrics(bench, quick))
     words = bench.first_words
     out.append(Metric("first_word_s", max(words) if words else None, "s", ("<=", 2.0),
                       len(words), "worst of the launches", {"launches": words}))
@@ -1584,7 +1623,7 @@ METRIC_ORDER = (
     "stop_latency_p95_ms", "stop_decided_p95_ms", "stop_chime_p95_ms", "stop_missed",
     "quiet_stop_p50_ms", "quiet_stop_p95_ms", "quiet_stop_missed", "cutoff_p50_ms", "cutoff_p95_ms",
     "ack_latency_p50_ms", "ack_latency_p95_ms",
-    "first_word_s", "cpu_percent", "rss_mb",
+    "first_word_s", "first_word_cold_s", "first_word_warm_s", "cpu_percent", "rss_mb",
 )
 
 
@@ -1635,6 +1674,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the simulated user's voice: 'piper:1.0' (Piper at a length "
                         "scale; 'piper:joe:0.9' names the voice) or an espeak-ng "
                         "'VOICE[:WPM]' such as 'en-us+m3:150' (default: the tests', Piper)")
+    parser.add_argument("--voice", default=None, metavar="NAME",
+                        help="the assistant's voice in the room: piper:joe (the program's "
+                        "default) or a system voice such as espeak:en-us")
     parser.add_argument("--keep", type=Path, default=None,
                         help="copy each launch's events.jsonl and stderr here (evidence)")
     return parser.parse_args(argv)
@@ -1713,7 +1755,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         report = {
             "engine": args.engine, "quick": args.quick, "seed": args.seed,
-            "user_voice": args.user_voice.spec,
+            "user_voice": args.user_voice.spec, "voice": args.voice or "default",
             "elapsed_s": elapsed, "shared_audio": ss.SPEECH_COMMANDS.is_dir(), "notes": notes,
             "load_average": {"start": load_before, "end": os.getloadavg()[0]},
             "metrics": {m.name: m.as_json() for m in metrics},

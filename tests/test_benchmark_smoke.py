@@ -39,6 +39,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "ack_latency_p50_ms": (0.0, 10_000.0),
     "ack_latency_p95_ms": (0.0, 10_000.0),
     "first_word_s": (0.0, 30.0),
+    "first_word_cold_s": (0.0, 30.0),
+    "first_word_warm_s": (0.0, 30.0),
     "cpu_percent": (0.0, 200.0),
     "rss_mb": (1.0, 4000.0),
 }

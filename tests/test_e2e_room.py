@@ -1,7 +1,8 @@
 """End to end: the real program, speaking and listening in the virtual room, a
 simulated user talking to it. Nothing is faked: pyttsx3 speech through a sounddevice
 output stream, the room's air into a sounddevice microphone stream, the embedded
-recognizer, the real state machine."""
+recognizer, the real state machine. The program speaks with its default voice (the
+natural Piper voice) unless a test chooses another."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from assistant.listening.echo_replay import replay
+from assistant.speech.render_cache import CachedRenderer
 from assistant.vocabulary import load_vocabulary
 from tests import speech_samples as ss
 from tests.live_session import LiveSession
@@ -136,12 +138,18 @@ def test_stop_cuts_off_a_long_instruction_and_nothing_resumes_until_asked(
         assert any(abs(t - barge_in["at"]) < 0.06 for t in again.onsets), barge_in
 
 
-@pytest.mark.parametrize("mode", ["self", "partner"])
+@pytest.mark.parametrize(
+    ("mode", "voice"),
+    [("self", "piper:joe"), ("partner", "piper:joe"), ("self", "espeak:en-us")],
+)
 def test_a_whole_routine_played_into_the_room_triggers_nothing(
-    room: Room, tmp_path: Path, mode: str
+    room: Room, tmp_path: Path, home: Path, mode: str, voice: str
 ) -> None:
+    """Both voices: the natural one (the default) in both modes, a system one in one."""
+    if voice.startswith("piper:"):
+        ss.require_piper()
     live = LiveSession(room, tmp_path, "--routine", "quick", "--mode", mode,
-                       "--time-scale", "0.05")
+                       "--time-scale", "0.05", "--voice", voice)
     try:
         # Fails at the first command: after a false stop the session would wait forever.
         deadline = time.monotonic() + 400
@@ -156,6 +164,11 @@ def test_a_whole_routine_played_into_the_room_triggers_nothing(
         if mode == "partner":
             assert "their" in said
         assert "less pressure" in said and "stop" in said, "the routine speaks command words"
+        assert "natural voice" not in live.stderr()
+        engine, key = ("piper:joe", None) if voice.startswith("piper:") else ("espeak", voice)
+        spoken_by = CachedRenderer(None, engine, home / "speech-cache", 1)  # type: ignore[arg-type]
+        first = live.of_type("say")[0]["text"]
+        assert spoken_by.path_for(first, 150, key).exists(), f"spoken by {engine}"
     finally:
         live.close()
 

@@ -1,5 +1,8 @@
 """Text to audio with pyttsx3 (espeak-ng on Linux); the only module that imports pyttsx3.
 
+`trim` (from `speech.audio_out`) and `UnknownVoice` (from `speech.voice_names`) are
+shared with the Piper adapter and importable from here as before.
+
 pyttsx3 cannot stop its own playback on Linux, so it only renders: `save_to_file` +
 `runAndWait` into a private temp WAV; the player does the playing.
 
@@ -32,19 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+__all__ = ["Pyttsx3Renderer", "UnknownVoice", "VoiceInfo", "trim"]
+
 import numpy as np
 
-from assistant.errors import AssistantError, AudioUnavailable
-from assistant.speech.audio_out import FloatAudio, Rendered
+from assistant.errors import AudioUnavailable
+from assistant.speech.audio_out import Rendered, trim
+from assistant.speech.voice_names import ESPEAK, UnknownVoice, parse_voice
 
 T = TypeVar("T")
 
 INSTALL_HINT = "install it with `sudo apt-get install espeak-ng`"
-_TRIM_THRESHOLD = 0.01
-"""Relative to the clip's peak: below this a frame counts as silence."""
-_LEAD_S = 0.01
-_TAIL_S = 0.03
-_EDGE_FADE_S = 0.003
 _ATTEMPTS = 3
 
 
@@ -57,16 +58,6 @@ class VoiceInfo:
 
 class _NoAudio(Exception):
     """One render left no readable WAV file."""
-
-
-class UnknownVoice(AssistantError):
-    """The engine has no voice by that id, name or language."""
-
-    def __init__(self, spec: str) -> None:
-        from assistant.dialog import load_dialog
-
-        super().__init__(load_dialog().line("notice.unknown_voice", voice=spec))
-        self.spec = spec
 
 
 class _EngineThread:
@@ -224,8 +215,12 @@ class Pyttsx3Renderer:
         return list(self.voices)
 
     def resolve_voice(self, spec: str) -> str:
-        """A voice id from an id, a name or a language code like en-us or en (any case)."""
-        wanted = spec.strip().lower()
+        """A voice id from an id, a name or a language code like en-us or en (any case),
+        bare or after `espeak:`; UnknownVoice for anything else (a `piper:` voice too)."""
+        parsed = parse_voice(spec)
+        wanted = parsed.name.lower()
+        if parsed.engine != ESPEAK or not wanted:
+            raise UnknownVoice(spec)
         for match in (
             lambda v: v.id.lower() == wanted,
             lambda v: v.name.lower() == wanted,
@@ -240,23 +235,3 @@ class Pyttsx3Renderer:
     def close(self) -> None:
         """Nothing to release: the engine thread is shared and lives with the process
         (espeak cannot be shut down and started again in one process)."""
-
-
-def trim(audio: FloatAudio, sample_rate: int) -> FloatAudio:
-    """Cut leading and trailing silence, keeping a short margin, so replies start fast.
-
-    The edges get a 3 ms fade so the cut never lands mid-waveform.
-    """
-    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
-    if peak == 0.0:
-        return audio[:0]
-    loud = np.flatnonzero(np.abs(audio) > _TRIM_THRESHOLD * peak)
-    start = max(0, int(loud[0]) - round(_LEAD_S * sample_rate))
-    end = min(len(audio), int(loud[-1]) + 1 + round(_TAIL_S * sample_rate))
-    out = audio[start:end].copy()
-    fade = min(len(out) // 2, round(_EDGE_FADE_S * sample_rate))
-    if fade > 0:
-        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
-        out[:fade] *= ramp
-        out[-fade:] *= ramp[::-1]
-    return out

@@ -6,8 +6,10 @@ by hand, so the player's bookkeeping is checked without a sound card.
 
 from __future__ import annotations
 
+import wave
 from dataclasses import dataclass
 from math import gcd
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -15,6 +17,12 @@ import numpy.typing as npt
 
 FloatAudio = npt.NDArray[np.float32]
 """Mono samples in -1..1."""
+
+_TRIM_THRESHOLD = 0.01
+"""Relative to the clip's peak: below this a frame counts as silence."""
+_LEAD_S = 0.01
+_TAIL_S = 0.03
+_EDGE_FADE_S = 0.003
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,16 @@ class Rendered:
     @property
     def duration_s(self) -> float:
         return len(self.audio) / self.sample_rate
+
+
+def write_wav(path: Path, rendered: Rendered) -> None:
+    """A 16-bit mono WAV file at unity gain (say --out, the render cache)."""
+    pcm = np.clip(np.round(rendered.audio * 32767.0), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rendered.sample_rate)
+        wav.writeframes(pcm.tobytes())
 
 
 class FrameSource(Protocol):
@@ -87,3 +105,23 @@ def _next_smooth(n: int) -> int:
             power35 *= 3
         power5 *= 5
     return best
+
+
+def trim(audio: FloatAudio, sample_rate: int) -> FloatAudio:
+    """Cut leading and trailing silence, keeping a short margin, so replies start fast.
+
+    The edges get a 3 ms fade so the cut never lands mid-waveform.
+    """
+    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+    if peak == 0.0:
+        return audio[:0]
+    loud = np.flatnonzero(np.abs(audio) > _TRIM_THRESHOLD * peak)
+    start = max(0, int(loud[0]) - round(_LEAD_S * sample_rate))
+    end = min(len(audio), int(loud[-1]) + 1 + round(_TAIL_S * sample_rate))
+    out = audio[start:end].copy()
+    fade = min(len(out) // 2, round(_EDGE_FADE_S * sample_rate))
+    if fade > 0:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        out[:fade] *= ramp
+        out[-fade:] *= ramp[::-1]
+    return out

@@ -11,12 +11,13 @@ sound device; it imports the adapters only when called.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, TextIO
 
 from assistant.errors import AudioUnavailable
@@ -57,8 +58,11 @@ class SpokenVoice:
         player: Player,
         *,
         closers: Sequence[Callable[[], None]] = (),
+        engine: str = "",
     ) -> None:
         self.settings = settings
+        self.engine = engine
+        """Which engine speaks (`piper:joe`, `espeak`), for reports; empty when unknown."""
         self.renderer = renderer
         self.player = player
         self._closers = closers
@@ -222,23 +226,28 @@ class SpokenVoice:
             self._cached_s -= dropped.duration_s
 
 
-def open_spoken_voice(settings: SpeechSettings) -> SpokenVoice:
+def open_spoken_voice(
+    settings: SpeechSettings, notice: Callable[[str], None] | None = None
+) -> SpokenVoice:
     """A SpokenVoice on the configured output device; AudioUnavailable if none works
     (with what to do about it when there is no output device at all).
 
-    The stream runs at the device's own rate (speech is resampled once per line) so the
-    sound server adds no resampler latency to every cut-off. Call `close()` when done.
+    The engine is chosen by `renderers.open_renderer`; `notice` gets its one line when
+    the natural voice cannot load (default: standard error). The stream runs at the
+    device's own rate (speech is resampled once per line) so the sound server adds no
+    resampler latency to every cut-off. Call `close()` when done.
     """
-    from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
     from assistant.adapters.sounddevice_io import NoAudioDevice, SpeakerStream, find_device
     from assistant.dialog import load_dialog
+    from assistant.speech.renderers import open_renderer
 
-    renderer = Pyttsx3Renderer()
+    try:  # the device first: without one, no engine is loaded and no notice said for it
+        rate = find_device(settings.output_device, "output").default_rate_hertz
+    except NoAudioDevice:
+        raise AudioUnavailable(load_dialog().line("notice.no_output_device")) from None
+    opened = open_renderer(settings, notice or _to_stderr)
+    renderer = opened.renderer
     try:
-        try:
-            rate = find_device(settings.output_device, "output").default_rate_hertz
-        except NoAudioDevice:
-            raise AudioUnavailable(load_dialog().line("notice.no_output_device")) from None
         player = Player(rate)
         stream = SpeakerStream(player, rate, settings.blocksize_frames, settings.output_device,
                                latency=settings.output_latency_s)
@@ -246,7 +255,13 @@ def open_spoken_voice(settings: SpeechSettings) -> SpokenVoice:
     except BaseException:
         renderer.close()
         raise
-    return SpokenVoice(settings, renderer, player, closers=(stream.close, renderer.close))
+    spoken = replace(settings, voice=opened.voice)
+    return SpokenVoice(spoken, renderer, player, closers=(stream.close, renderer.close),
+                       engine=opened.engine)
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _done(rendered: Rendered) -> Future[Rendered]:

@@ -11,9 +11,20 @@ from assistant.memory import Memory, MemoryUnavailable
 
 
 def check_voice(spec: str) -> bool:
-    """Raise UnknownVoice (one line naming `massage-assistant voices`) when the speech
-    engine has no such voice; False when there is no engine to check against (lines are
-    printed then, and a voice nobody could check must not be remembered)."""
+    """Raise UnknownVoice (one line naming `massage-assistant voices`) when no engine has
+    such a voice; False when there is no engine to check against (lines are printed then,
+    and a voice nobody could check must not be remembered).
+
+    A `piper:` voice is checked by name only: when its packages do not load, the session
+    falls back to the system voice with a notice, and the choice stays for next time."""
+    from assistant.speech.voice_names import PIPER, UnknownVoice, parse_voice
+
+    if parse_voice(spec).engine == PIPER:
+        from assistant.adapters.piper_tts import is_known
+
+        if not is_known(spec):
+            raise UnknownVoice(spec)
+        return True
     from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
 
     try:
@@ -33,7 +44,7 @@ def installed_voice(
     """(`voice`, None) when it is installed; else (None, a one-line notice) with the voice
     forgotten (when there is memory), so the default voice speaks now and next time. An
     empty preference means none: memory has no way to delete a key."""
-    from assistant.adapters.pyttsx3_tts import UnknownVoice
+    from assistant.speech.voice_names import UnknownVoice
 
     if not voice:
         return None, None

@@ -1,0 +1,75 @@
+"""Which engine speaks: the one place that picks a renderer for a voice name.
+
+No voice chosen: the natural Piper voice when its packages load, else the system voice
+through pyttsx3 with one notice (the session carries on). `piper:NAME` asks for Piper
+(falling back the same way when it cannot load); `espeak:ID` or a bare id, name or
+language asks for a system voice. Either renderer is wrapped in the disk cache when
+the settings give it a folder. Engines are imported only when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant.errors import AudioUnavailable
+from assistant.settings import SpeechSettings
+from assistant.speech.audio_out import Rendered
+from assistant.speech.voice_names import PIPER, UnknownVoice, parse_voice
+
+
+class ClosableRenderer(Protocol):
+    def submit(self, text: str, rate_wpm: int, voice: str | None = None) -> Future[Rendered]:
+        """Render in the background; results complete in the order submitted."""
+
+    def close(self) -> None:
+        """Release the engine (what is queued still completes)."""
+
+
+@dataclass(frozen=True)
+class OpenedRenderer:
+    renderer: ClosableRenderer
+    voice: str | None
+    """What to pass as `voice` to `submit` (None: the engine's default)."""
+    engine: str
+    """`piper:joe` or `espeak`: which engine speaks, for reports and the cache key."""
+
+
+def open_renderer(
+    settings: SpeechSettings, notice: Callable[[str], None]
+) -> OpenedRenderer:
+    """The renderer for `settings.voice` (see the module docstring); UnknownVoice for a
+    Piper voice that does not exist, AudioUnavailable when no engine works at all."""
+    from assistant.adapters import piper_tts
+
+    voice = settings.voice or None
+    wanted = parse_voice(voice) if voice else None
+    opened: OpenedRenderer | None = None
+    if wanted is None or wanted.engine == PIPER:
+        if wanted is not None and not piper_tts.is_known(wanted.name):
+            raise UnknownVoice(voice or "")
+        try:
+            piper = piper_tts.PiperRenderer(wanted.name if wanted else None)
+            opened = OpenedRenderer(piper, None, piper.spec)
+        except AudioUnavailable as exc:
+            from assistant.dialog import load_dialog
+
+            notice(load_dialog().line("notice.no_natural_voice", reason=str(exc).rstrip(".")))
+            voice = None
+    if opened is None:
+        from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
+
+        opened = OpenedRenderer(Pyttsx3Renderer(), voice, "espeak")
+    return _cached(opened, settings)
+
+
+def _cached(opened: OpenedRenderer, settings: SpeechSettings) -> OpenedRenderer:
+    if settings.cache_dir is None:
+        return opened
+    from assistant.speech.render_cache import CachedRenderer
+
+    cached = CachedRenderer(opened.renderer, opened.engine, settings.cache_dir,
+                            settings.cache_max_bytes)
+    return OpenedRenderer(cached, opened.voice, opened.engine)
