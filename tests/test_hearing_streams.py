@@ -11,10 +11,12 @@ was measured on this code (see the README's "Hearing real people").
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import subprocess
 import sys
 import wave
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,7 @@ WORD_MODEL = MODELS / "word-classifier" / "weights.npz"
 CLIPS = 50
 """Clips per word (the first of each folder): enough to tell 3% from 10%, and quick."""
 SETTINGS = ListenSettings(engine="pocketsphinx", stop_model=STOP_MODEL, word_model=WORD_MODEL)
+Decoded = dict[str, list[set[str]] | tuple[set[int], set[int], set[int]]]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +53,24 @@ def streams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("streams")
     subprocess.run([sys.executable, str(maker), str(out)], check=True, capture_output=True)
     yield out
+
+
+DECODED = {"stop": CLIPS, "yes": None, "no": None, "go": CLIPS, "down": CLIPS}
+"""The streams the tests score, and how many of their clips (None: all)."""
+
+
+@pytest.fixture(scope="module")
+def decoded(streams: Path, tmp_path_factory: pytest.TempPathFactory) -> Decoded:
+    """Every stream decoded once, two at a time (one per core: this module is the
+    suite's longest), keyed by word; "no/screening" is `no_during_screening`."""
+    tmp = tmp_path_factory.mktemp("cuts")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        jobs: dict[str, Future[list[set[str]] | tuple[set[int], set[int], set[int]]]] = {
+            "no/screening": pool.submit(no_during_screening, streams, tmp / "screening")}
+        for word, count in DECODED.items():
+            jobs[word] = pool.submit(acted_per_clip, streams, word, tmp / word, count)
+        return {key: job.result() for key, job in jobs.items()}
 
 
 def first_clips(streams: Path, word: str, tmp: Path, count: int | None = CLIPS,
@@ -66,6 +87,12 @@ def first_clips(streams: Path, word: str, tmp: Path, count: int | None = CLIPS,
     return cut, rows
 
 
+def per_clip(decoded: Decoded, word: str) -> list[set[str]]:
+    acted = decoded[word]
+    assert isinstance(acted, list)
+    return acted
+
+
 def clip_rows(streams: Path, word: str) -> list[tuple[str, float, float]]:
     with (streams / f"{word}.tsv").open() as f:
         return [(r[0], float(r[1]), float(r[2])) for r in csv.reader(f, delimiter="\t")]
@@ -73,6 +100,7 @@ def clip_rows(streams: Path, word: str) -> list[tuple[str, float, float]]:
 
 def acted_per_clip(streams: Path, word: str, tmp: Path, count: int | None = CLIPS,
                    ) -> list[set[str]]:
+    tmp.mkdir(parents=True, exist_ok=True)
     path, clips = first_clips(streams, word, tmp, count)
     found = recognize_file(path, open_recognizer(SETTINGS, None), load_vocabulary(),
                            stop_spotter=open_stop_spotter(SETTINGS),
@@ -87,19 +115,19 @@ def acted_per_clip(streams: Path, word: str, tmp: Path, count: int | None = CLIP
     return acted
 
 
-def test_real_stops_in_a_stream_are_heard(streams: Path, tmp_path: Path) -> None:
-    acted = acted_per_clip(streams, "stop", tmp_path)
+def test_real_stops_in_a_stream_are_heard(decoded: Decoded) -> None:
+    acted = per_clip(decoded, "stop")
     recall = sum("stop" in a for a in acted) / len(acted)
     assert recall >= 0.90, f"stop recall {recall:.0%} (before the spotter: 11%)"
 
 
 @pytest.mark.parametrize("word,least,least_unheard", [("yes", 0.88, 0.85), ("no", 0.90, 0.90)])
 def test_real_answers_in_a_stream_are_heard(
-    streams: Path, tmp_path: Path, word: str, least: float, least_unheard: float
+    streams: Path, decoded: Decoded, word: str, least: float, least_unheard: float
 ) -> None:
     """Every clip of the word, and apart those of the speakers the classifier was not
     trained on (before the classifier: yes 73%, no 44%)."""
-    acted = acted_per_clip(streams, word, tmp_path, None)
+    acted = per_clip(decoded, word)
     trained = WordModel(WORD_MODEL).train_speakers
     speakers = [Path(file).name.split("_")[0] for file, _, _ in clip_rows(streams, word)]
     unheard = [a for a, who in zip(acted, speakers, strict=True) if who not in trained]
@@ -113,21 +141,18 @@ def test_real_answers_in_a_stream_are_heard(
 
 
 @pytest.mark.parametrize("word,most", [("go", 0.06), ("down", 0.08)])
-def test_other_short_words_rarely_become_a_stop(
-    streams: Path, tmp_path: Path, word: str, most: float
-) -> None:
-    acted = acted_per_clip(streams, word, tmp_path)
+def test_other_short_words_rarely_become_a_stop(decoded: Decoded, word: str, most: float,
+                                                ) -> None:
+    acted = per_clip(decoded, word)
     to_stop = sum("stop" in a for a in acted) / len(acted)
     assert to_stop <= most, f"{word} became a stop {to_stop:.0%}"
 
 
-def test_a_no_the_spotter_fired_on_stays_a_no_during_the_safety_questions(
-    streams: Path, tmp_path: Path
-) -> None:
-    """The spotter fires on many a "no"; while a safety question waits, each one the
-    recognizer heard as "no" must act as "no", never as a stop as well. (All 147 clips:
-    the spotter fires on about one "no" in fifteen.)"""
-    path, clips = first_clips(streams, "no", tmp_path, None)
+def no_during_screening(streams: Path, tmp: Path) -> tuple[set[int], set[int], set[int]]:
+    """Every "no" clip fed while a safety question waits: the clips (indices) the
+    spotter fired on, those that acted as "no", and those that stopped."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    path, clips = first_clips(streams, "no", tmp, None)
     vocabulary = load_vocabulary()
     recognizer = open_recognizer(SETTINGS, None)
     screening = frozenset({"yes", "no", "stop", "pause", "pain", "repeat", "help"})
@@ -152,9 +177,23 @@ def test_a_no_the_spotter_fired_on_stays_a_no_during_the_safety_questions(
     def clip(t: float) -> int | None:
         return next((i for i, (s, e) in enumerate(clips) if s <= t <= e + 1.0), None)
 
-    spotted_no = {clip(t) for t in spotted} & {clip(t) for t in answers}
+    return ({c for t in spotted if (c := clip(t)) is not None},
+            {c for t in answers if (c := clip(t)) is not None},
+            {c for t in stops if (c := clip(t)) is not None})
+
+
+def test_a_no_the_spotter_fired_on_stays_a_no_during_the_safety_questions(
+    decoded: Decoded,
+) -> None:
+    """The spotter fires on many a "no"; while a safety question waits, each one the
+    recognizer heard as "no" must act as "no", never as a stop as well. (All 147 clips:
+    the spotter fires on about one "no" in fifteen.)"""
+    result = decoded["no/screening"]
+    assert isinstance(result, tuple)
+    spotted, answers, stops = result
+    spotted_no = spotted & answers
     assert spotted_no, "the spotter fired on none of the 'no' clips heard as 'no'"
-    assert not spotted_no & {clip(t) for t in stops}, "a spotted 'no' also stopped"
+    assert not spotted_no & stops, "a spotted 'no' also stopped"
 
 
 def test_without_the_classifier_a_notice_and_listening_goes_on(tmp_path: Path) -> None:

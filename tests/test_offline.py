@@ -20,11 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from assistant.dialog import load_dialog
 from tests.live_session import LiveSession
 from tests.room import Room
-from tests.speech_samples import require_espeak
+from tests.speech_samples import RATE, require_espeak, synthesize
 
 GUARD = Path(__file__).parent / "offline_guard"
 PROGRAM = [sys.executable, "-m", "assistant"]
@@ -218,3 +220,36 @@ def test_a_spoken_session_reaches_for_no_network(room: Room, tmp_path: Path) -> 
     commands = [" ".join(e["command"]) for e in guard.entries("loaded")]
     assert any("recognizer_process" in c for c in commands), (
         "the recognizer's own process ran with the guard too", commands)
+
+
+def test_the_sound_check_reaches_for_no_network(room: Room, tmp_path: Path) -> None:
+    """`check` in the room: the test line played, "stop" listened for and said (espeak,
+    as in tests/test_check.py), guarded and without network."""
+    require_espeak()
+    guard = Guard(tmp_path)
+    prefix, _ = no_network_prefix()
+    stop = synthesize("stop", voice="en-us", rate=150).astype(np.float32) / 32768.0 * 0.8
+    listening = load_dialog().line("check.listening", seconds=8)
+    env = guard.env(**room.pulse_env, MASSAGE_ASSISTANT_HOME=str(tmp_path / "home"))
+    proc = subprocess.Popen([*prefix, *PROGRAM, "check"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("yes\n")
+    proc.stdin.flush()
+    said = 0
+    try:
+        for line in proc.stdout:
+            if line.rstrip("\n") == listening:
+                time.sleep(0.7)  # a person's reaction
+                room.play(stop, sample_rate=RATE)
+                said += 1
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.stderr is not None
+    assert "Traceback" not in proc.stderr.read()
+    assert said >= 1, "the check listened for a stop"
+    assert guard.attempts() == [], "no process tried to reach the network"
+    assert guard.entries("loaded"), "the check ran with the guard"
