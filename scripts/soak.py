@@ -10,11 +10,13 @@ room, for MINUTES (default 20) or until the routine ends, whichever comes first.
   so that is its level at the microphone).
 - Every 2-3 minutes (seeded; runs under 10 minutes shrink the gaps in proportion, at
   least MIN_GAP_S) a real person says "stop": a dev clip, a different speaker each time,
-  at its recorded level, preferring speakers the short-word classifier never heard. In
-  turn over the assistant's speech (1-2.5 s into a line it is reading) and in quiet
-  (the assistant silent for QUIET_S, the TV going on). Once the session's `stopped`
-  state shows within STOP_WAIT_S, "resume" follows 3-5 s later in the simulated user's
-  voice (there is no "resume" among the dev clips). No retries: a missed stop is
+  at its recorded level (-31 to -7 dBFS over the word, median -21), preferring speakers
+  the short-word classifier never heard. In turn over the assistant's speech (once the
+  room has held its voice for TALK_FOR_S, then 0-1.5 s more) and in quiet (its voice
+  gone for QUIET_S, the TV talking on), never while a line is held. Once the session's
+  `stopped` state shows within STOP_WAIT_S, "resume" follows 3-5 s later, when the
+  assistant has finished its answer, in the simulated user's voice (Piper joe, about
+  -15 dBFS: there is no "resume" among the dev clips). No retries: a missed stop is
   counted and nothing more is said; a missed resume is counted, then typed so the
   session goes on (typing is no recognition).
 - RSS and CPU of the program and its recognizer's process (`benchmark.proc_usage`)
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     from tests.room import Recording
 
 Event = dict[str, Any]
+Floats = npt.NDArray[np.float64]
 
 TV_DBFS = -38.0
 """The TV's speech level at the microphone (RMS over its speech): a TV next door."""
@@ -80,8 +83,8 @@ MIN_GAP_S = 8.0
 STOP_WAIT_S = 5.0
 RESUME_AFTER_S = (3.0, 5.0)
 HALT_GRACE_S = 5.0
-LONG_LINE_WORDS = 10
-"""A line this long gives time to be interrupted 1-2.5 s in."""
+TALK_FOR_S = 1.0
+"""A stop over speech comes once the assistant has been talking this long."""
 WAIT_FOR_MOMENT_S = 120.0
 USAGE_EVERY_S = 10.0
 TARGETS: dict[str, tuple[str, float]] = {
@@ -128,7 +131,8 @@ class Television:
 
         self.command = ["paplay", f"--device={SINK}", "--latency-msec=100", str(wav)]
         self.env = bench.room.env
-        self.loops = 0
+        self.starts: list[float] = []
+        """time.monotonic() at each paplay start (the programme from its beginning)."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tv", daemon=True)
@@ -145,12 +149,11 @@ class Television:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.starts.append(time.monotonic())
             self._proc = subprocess.Popen(self.command, env=self.env, stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if self._proc.wait() != 0:  # killed by stop(), or the room is gone
                 self._stop.wait(1.0)
-            else:
-                self.loops += 1
 
 
 @dataclass(frozen=True)
@@ -246,29 +249,21 @@ def room_dbfs(run: Launch, seconds: float) -> float:
     return dbfs(run.monitor.tail_rms(seconds))
 
 
-def wait_for_speech(bench: RoomBench, run: Launch, tail: EventTail, until: float) -> bool:
-    """1-2.5 s into a long line the assistant is reading (running); False at `until`."""
-    seen = len(tail.update())
-    while time.monotonic() < until and run.live.proc.poll() is None:
-        events = tail.update()
-        lines = [e for e in events[seen:] if e["type"] == "say"
-                 and len(str(e["text"]).split()) >= LONG_LINE_WORDS]
-        seen = len(events)
-        if lines and state_of_tail(tail) in ("running", "switching"):
-            time.sleep(bench.rng.uniform(1.0, 2.5))
-            if room_dbfs(run, 0.3) > TALKING_DBFS and state_of_tail(tail) == "running":
-                return True
-        time.sleep(0.1)
-    return False
+def moment_for(kind: str, run: Launch, tail: EventTail) -> bool:
+    """Whether now is a moment for a stop of this kind: the session running and its line
+    not held (a barge-in), and the assistant talking for the last TALK_FOR_S
+    (`over_speech`) or silent for QUIET_S (`quiet`; the TV may talk on)."""
+    if state_of_tail(tail) != "running" or held(tail):
+        return False
+    if kind == "over_speech":
+        return all(room_dbfs(run, s) > TALKING_DBFS for s in (0.3, TALK_FOR_S))
+    return room_dbfs(run, QUIET_S) < QUIET_DBFS
 
 
-def wait_for_quiet(run: Launch, tail: EventTail, until: float) -> bool:
-    """The assistant silent for QUIET_S while running (the TV may talk on)."""
-    while time.monotonic() < until and run.live.proc.poll() is None:
-        if state_of_tail(tail) == "running" and room_dbfs(run, QUIET_S) < QUIET_DBFS:
-            return True
-        time.sleep(0.1)
-    return False
+def held(tail: EventTail) -> bool:
+    """The line is held: a `barge_in` with no `barge_in_end` after it yet."""
+    holds = [e["type"] for e in tail.events if e["type"] in ("barge_in", "barge_in_end")]
+    return bool(holds) and holds[-1] == "barge_in"
 
 
 def state_of_tail(tail: EventTail) -> str | None:
@@ -297,7 +292,13 @@ class Trial:
 
 
 def stop_and_resume(bench: RoomBench, run: Launch, tail: EventTail, kind: str,
-                    clip: StopClip, windows: list[tuple[float, float, str]]) -> Trial:
+                    clip: StopClip, windows: list[tuple[float, float, str]]) -> Trial | None:
+    """Say the clip (over speech: 0-1.5 s later still, if the assistant still talks),
+    and "resume" once stopped; None when the moment passed before the clip began."""
+    if kind == "over_speech":
+        time.sleep(bench.rng.uniform(0.0, 1.5))
+        if not moment_for(kind, run, tail):
+            return None
     trial = Trial(kind, clip.speaker, round(clip.dbfs, 1), not clip.heard_in_training)
     mark = len(tail.update())
     trial.room_before_dbfs = round(room_dbfs(run, 0.5), 1)
@@ -313,12 +314,16 @@ def stop_and_resume(bench: RoomBench, run: Launch, tail: EventTail, kind: str,
     if decided is not None:
         trial.decided_ms = round((decided - trial.ended) * 1000)
     time.sleep(bench.rng.uniform(*RESUME_AFTER_S))
+    waited = time.monotonic()  # and as a person would, until it has said its piece
+    while room_dbfs(run, 0.6) > QUIET_DBFS and time.monotonic() - waited < 10.0:
+        time.sleep(0.1)
     mark = len(tail.update())
     started, audio = bench.say("resume")
     ended = started + audio.size / SR
     windows.append((started, ended + STOP_WAIT_S, "resume"))
     going = tail.wait(_going_on, ended + STOP_WAIT_S - time.monotonic(), mark)
-    trial.resume = {"heard": going is not None}
+    trial.resume = {"heard": going is not None, "started": started, "dbfs": round(
+        10 * math.log10(ss.speech_power((audio * 32768).astype(np.int16)) / 32768**2), 1)}
     if going is None:
         bench.type_line(run, "resume")
         trial.resume["typed"] = tail.wait(_going_on, 5.0, len(tail.update())) is not None
@@ -342,6 +347,8 @@ class Soak:
     exit_code: int | None = None
     traceback: bool = False
     tv: dict[str, Any] = field(default_factory=dict)
+    tv_starts: list[float] = field(default_factory=list)
+    tv_wav: Path | None = None
 
 
 def run_soak(bench: RoomBench, minutes: float) -> tuple[Soak, Launch, UsageSampler, EventTail]:
@@ -351,6 +358,7 @@ def run_soak(bench: RoomBench, minutes: float) -> tuple[Soak, Launch, UsageSampl
     total_s = minutes * 60
     scale = min(1.0, minutes / 10.0)
     clips = stop_clips(max(2, math.ceil(total_s / (GAP_S[0] * scale)) + 1), bench.rng)
+    soak.tv_wav = wav
     tv = Television(bench, wav)
     tv.start()
     run = bench.launch("--routine", "full", "--mode", "self", "--time-scale", "1")
@@ -374,23 +382,21 @@ def run_soak(bench: RoomBench, minutes: float) -> tuple[Soak, Launch, UsageSampl
                     tail.wait(_going_on, 5.0, len(tail.events))
             else:
                 halted_since = None
-            if time.monotonic() >= next_at and state == "running" and clips:
-                kind = ("over_speech", "quiet")[len(soak.trials) % 2]
-                until = min(deadline, time.monotonic() + WAIT_FOR_MOMENT_S)
-                ready = (wait_for_speech(bench, run, tail, until) if kind == "over_speech"
-                         else wait_for_quiet(run, tail, until))
-                if ready:
-                    trial = stop_and_resume(bench, run, tail, kind, clips.pop(0), soak.windows)
+            kind = ("over_speech", "quiet")[len(soak.trials) % 2]
+            if time.monotonic() >= next_at and clips and moment_for(kind, run, tail):
+                trial = stop_and_resume(bench, run, tail, kind, clips[0], soak.windows)
+                if trial is not None:
+                    clips.pop(0)
                     soak.trials.append(trial)
                     print(f"    {len(soak.trials)}: stop ({trial.kind}, {trial.speaker}, "
                           f"{trial.clip_dbfs:.0f} dBFS) at {trial.started - launched:.0f} s: "
                           f"{'stopped' if trial.stopped else 'MISSED'}"
                           + (f", resume {'heard' if trial.resume.get('heard') else 'MISSED'}"
                              if trial.stopped else ""), flush=True)
-                elif time.monotonic() < deadline:
-                    at = time.monotonic() - launched
-                    soak.notes.append(f"no moment for a stop {kind} within "
-                                      f"{WAIT_FOR_MOMENT_S:.0f} s at {at:.0f} s")
+                next_at = time.monotonic() + max(MIN_GAP_S, bench.rng.uniform(*GAP_S) * scale)
+            elif time.monotonic() > next_at + WAIT_FOR_MOMENT_S:
+                soak.notes.append(f"no moment for a stop {kind} within {WAIT_FOR_MOMENT_S:.0f} "
+                                  f"s from {next_at - launched:.0f} s")
                 next_at = time.monotonic() + max(MIN_GAP_S, bench.rng.uniform(*GAP_S) * scale)
             time.sleep(0.2)
         soak.ran_s = time.monotonic() - launched
@@ -398,7 +404,8 @@ def run_soak(bench: RoomBench, minutes: float) -> tuple[Soak, Launch, UsageSampl
     finally:
         usage.stop()
         tv.stop()
-        soak.tv["loops"] = tv.loops
+        soak.tv["plays"] = len(tv.starts)
+        soak.tv_starts = tv.starts
         bench.end(run)  # Ctrl-C as a user would, then a kill if it hangs
     soak.exit_code = run.live.proc.returncode
     soak.traceback = "Traceback" in run.live.stderr()
@@ -420,16 +427,48 @@ def assistant_talking(recording: Recording | None, at: float | None) -> bool:
     if recording is None or at is None:
         return False
     x = recording.window(at - 3.0, at).astype(np.float64)
-    n = int(0.3 * recording.sample_rate)
-    if x.size < n:
-        return False
+    levels = window_dbfs(x, recording.sample_rate)
+    return bool(levels.size and levels.max() > TALKING_DBFS)
+
+
+def window_dbfs(x: npt.NDArray[np.float64], rate: int, seconds: float = 0.3) -> Floats:
+    """Levels of consecutive `seconds` windows (dBFS)."""
+    n = int(seconds * rate)
     frames = x[: x.size // n * n].reshape(-1, n)
-    return bool(np.max(np.sqrt(np.mean(frames**2, axis=1))) > 10 ** (TALKING_DBFS / 20))
+    levels: Floats = 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9)
+    return levels
+
+
+def room_levels(recording: Recording | None) -> dict[str, float]:
+    """What the microphone heard over the run (0.3 s windows): its spread, and the
+    median of the windows above TALKING_DBFS (the assistant's voice, or the user's)."""
+    if recording is None or recording.samples.size == 0:
+        return {}
+    levels = window_dbfs(recording.samples.astype(np.float64), recording.sample_rate)
+    loud = levels[levels > TALKING_DBFS]
+    out = {f"p{q}": round(float(np.percentile(levels, q)), 1) for q in (10, 50, 90, 99)}
+    if loud.size:
+        out["talking_median"] = round(float(np.median(loud)), 1)
+    return out
+
+
+def tv_dbfs_before(soak: Soak, tv: npt.NDArray[np.float64] | None, at: float | None,
+                   ) -> float | None:
+    """The TV's loudest 0.3 s in the 2 s before `at` (dBFS): was it talking then?"""
+    starts = [t for t in soak.tv_starts if at is not None and t <= at]
+    if tv is None or at is None or not starts:
+        return None
+    end = int((at - starts[-1]) * SR)
+    if not 0 < end <= tv.size:
+        return None
+    return round(float(window_dbfs(tv[max(0, end - 2 * SR) : end], SR).max()), 1)
 
 
 def report(soak: Soak, run: Launch, usage: UsageSampler, tail: EventTail) -> dict[str, Any]:
     events = tail.events
     recording = run.monitor.recording
+    tv = (read_wav(soak.tv_wav, SR).astype(np.float64) / 32768
+          if soak.tv_wav is not None else None)
     activations: list[Event] = []
     misheard: list[Event] = []
     for e in events:
@@ -440,7 +479,8 @@ def report(soak: Soak, run: Launch, usage: UsageSampler, tail: EventTail) -> dic
         row = {"t": e["t"], "intent": e["intent"], "phrase": e.get("phrase"),
                "accepted": e.get("accepted")}
         if what is None:
-            activations.append({**row, "self_trigger": assistant_talking(recording, at)})
+            activations.append({**row, "self_trigger": assistant_talking(recording, at),
+                                "tv_dbfs": tv_dbfs_before(soak, tv, at)})
         elif what != e["intent"]:
             misheard.append({**row, "said": what})
     holds = [e for e in events if e["type"] == "barge_in"
@@ -489,8 +529,12 @@ def report(soak: Soak, run: Launch, usage: UsageSampler, tail: EventTail) -> dic
              "echo_s": e["echo_s"], "final": e["final"]} for e in echo],
         "echo_resets": echo[-1]["resets"] if echo else None,
         "tv": soak.tv,
+        "room_dbfs": room_levels(recording),
         "trials": [{**t.__dict__, "started": round(t.started - run.launched_at, 1),
-                    "ended": round(t.ended - run.launched_at, 1)} for t in said],
+                    "ended": round(t.ended - run.launched_at, 1),
+                    "resume": {**t.resume, "started": round(t.resume["started"]
+                                                             - run.launched_at, 1)}
+                    if t.resume else {}} for t in said],
         "false_activation_events": activations,
         "misheard_events": misheard,
         "usage_samples": [[round(a, 1), round(c, 1), round(r, 1)] for a, c, r in usage.samples],
@@ -530,10 +574,12 @@ def print_report(out: dict[str, Any]) -> None:
     print(f"  echo reduction dB by minute     {minutes or 'none reported'}")
     tv = out["tv"]
     print(f"  TV: {tv['dbfs']:g} dBFS RMS over its speech, a {tv['loop_s']:.0f} s loop played "
-          f"{tv.get('loops', 0)} times through: {'; '.join(tv['sources'])}")
+          f"{tv.get('plays', 0)} times (from the start): {'; '.join(tv['sources'])}")
     for e in out["false_activation_events"]:
         print(f"  false activation at {e['t']:.0f} s: {e['intent']} ('{e['phrase']}')"
-              f"{', in its own voice' if e['self_trigger'] else ''}")
+              f"{', the assistant talking' if e['self_trigger'] else ''}; the TV's loudest "
+              f"in the 2 s before: {e['tv_dbfs']} dBFS")
+    print(f"  room (0.3 s windows, dBFS): {out['room_dbfs']}")
     for note in out["notes"]:
         print(f"  note: {note}")
 
