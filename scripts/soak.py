@@ -12,7 +12,7 @@ room, for MINUTES (default 20) or until the routine ends, whichever comes first.
   least MIN_GAP_S) a real person says "stop": a dev clip, a different speaker each time,
   at its recorded level (-31 to -7 dBFS over the word, median -21), preferring speakers
   the short-word classifier never heard. In turn over the assistant's speech (once the
-  room has held its voice for TALK_FOR_S, then 0-1.5 s more) and in quiet (its voice
+  room has held its voice for TALK_FOR_S, then 0-0.5 s more) and in quiet (its voice
   gone for QUIET_S, the TV talking on), never while a line is held. Once the session's
   `stopped` state shows within STOP_WAIT_S, "resume" follows 3-5 s later, when the
   assistant has finished its answer, in the simulated user's voice (Piper joe, about
@@ -253,17 +253,24 @@ def moment_for(kind: str, run: Launch, tail: EventTail) -> bool:
     """Whether now is a moment for a stop of this kind: the session running and its line
     not held (a barge-in), and the assistant talking for the last TALK_FOR_S
     (`over_speech`) or silent for QUIET_S (`quiet`; the TV may talk on)."""
-    if state_of_tail(tail) != "running" or held(tail):
+    if state_of_tail(tail) != "running":
         return False
     if kind == "over_speech":
-        return all(room_dbfs(run, s) > TALKING_DBFS for s in (0.3, TALK_FOR_S))
-    return room_dbfs(run, QUIET_S) < QUIET_DBFS
+        return not held(run, tail, 0.0) and all(
+            room_dbfs(run, s) > TALKING_DBFS for s in (0.3, TALK_FOR_S))
+    return not held(run, tail, QUIET_S + 1.0) and room_dbfs(run, QUIET_S) < QUIET_DBFS
 
 
-def held(tail: EventTail) -> bool:
-    """The line is held: a `barge_in` with no `barge_in_end` after it yet."""
-    holds = [e["type"] for e in tail.events if e["type"] in ("barge_in", "barge_in_end")]
-    return bool(holds) and holds[-1] == "barge_in"
+def held(run: Launch, tail: EventTail, within_s: float) -> bool:
+    """The line is held (a `barge_in` with no `barge_in_end` after it yet), or was within
+    the last `within_s`: the room is quiet then, but the line is not over."""
+    holds = [e for e in tail.update() if e["type"] in ("barge_in", "barge_in_end")]
+    if not holds:
+        return False
+    if holds[-1]["type"] == "barge_in":
+        return True
+    released = run.clock.monotonic(float(holds[-1]["t"]))
+    return released is None or time.monotonic() - released < within_s
 
 
 def state_of_tail(tail: EventTail) -> str | None:
@@ -293,10 +300,10 @@ class Trial:
 
 def stop_and_resume(bench: RoomBench, run: Launch, tail: EventTail, kind: str,
                     clip: StopClip, windows: list[tuple[float, float, str]]) -> Trial | None:
-    """Say the clip (over speech: 0-1.5 s later still, if the assistant still talks),
+    """Say the clip (over speech: 0-0.5 s later still, if the assistant still talks),
     and "resume" once stopped; None when the moment passed before the clip began."""
     if kind == "over_speech":
-        time.sleep(bench.rng.uniform(0.0, 1.5))
+        time.sleep(bench.rng.uniform(0.0, 0.5))
         if not moment_for(kind, run, tail):
             return None
     trial = Trial(kind, clip.speaker, round(clip.dbfs, 1), not clip.heard_in_training)
@@ -315,7 +322,8 @@ def stop_and_resume(bench: RoomBench, run: Launch, tail: EventTail, kind: str,
         trial.decided_ms = round((decided - trial.ended) * 1000)
     time.sleep(bench.rng.uniform(*RESUME_AFTER_S))
     waited = time.monotonic()  # and as a person would, until it has said its piece
-    while room_dbfs(run, 0.6) > QUIET_DBFS and time.monotonic() - waited < 10.0:
+    while ((room_dbfs(run, 0.6) > QUIET_DBFS or held(run, tail, 1.0))
+           and time.monotonic() - waited < 10.0):
         time.sleep(0.1)
     mark = len(tail.update())
     started, audio = bench.say("resume")
