@@ -1677,6 +1677,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--voice", default=None, metavar="NAME",
                         help="the assistant's voice in the room: piper:joe (the program's "
                         "default) or a system voice such as espeak:en-us")
+    parser.add_argument("--soak", type=float, nargs="?", const=20.0, default=None,
+                        metavar="MINUTES", help="only the soak run: the full routine at real "
+                        "speed in the room with a TV talking and a real 'stop' every 2-3 "
+                        "minutes (scripts/soak.py; default 20 minutes, fractions allowed)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="copy each launch's events.jsonl and stderr here (evidence)")
     return parser.parse_args(argv)
@@ -1733,6 +1737,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.user_voice.engine == "piper" and (missing := ss.piper_missing(args.user_voice.voice)):
         notes.append(f"the simulated user speaks espeak-ng ({ESPEAK_USER_VOICE}): {missing}")
         args.user_voice = ESPEAK_USER_VOICE
+    if args.soak is not None:
+        from soak import main as soak
+
+        return soak(args)
     if not args.room_only and not args.streams_only:
         print("offline recognition...", flush=True)
         metrics += offline_metrics(args.engine, args.model, args.quick, notes)

@@ -13,7 +13,13 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from assistant.listening.echo_canceller import EchoCanceller, EchoReference, StreamResampler
+from assistant.listening.echo_canceller import (
+    EchoCanceller,
+    EchoReference,
+    EchoStats,
+    StreamResampler,
+    reduction_db,
+)
 from assistant.listening.echo_capture import EchoCaptureWriter
 from assistant.listening.recognize_file import commands_from
 from assistant.listening.recognize_file import resample as fft_resample
@@ -146,6 +152,25 @@ def test_echo_alone_is_cancelled_by_20_db_after_it_converges(scene: Scene) -> No
     assert erle >= linear_erle
     assert abs(canceller.stats.lag_samples - DELAY_S * RATE) <= 3
     # Its CPU cost is printed here and measured where speed belongs: the benchmark.
+
+
+def test_the_reduction_it_counts_is_the_echo_it_took_out(scene: Scene) -> None:
+    """The stats the session reports every minute (`echo_stats`): the echo's reduction
+    between two snapshots, counted where the filter ran and the user was not heard."""
+    mic = scene.echo + scene.user + scene.noise
+    converged = int(CONVERGED_S * RATE) // MIC_BLOCK * MIC_BLOCK
+    _, early, _ = cancel(scene.played, mic[:converged], suppress=False)
+    out, canceller, _ = cancel(scene.played, mic, suppress=False)
+    assert reduction_db(EchoStats(), EchoStats()) is None, "nothing played: no figure"
+    late = reduction_db(early.stats, canceller.stats)  # the same run from CONVERGED_S on
+    measured = erle_after(mic, out, scene.echo, scene.user, CONVERGED_S)
+    print(f"\nreduction counted after {CONVERGED_S:.0f} s: {late:.1f} dB; measured on the "
+          f"signals {measured:.1f} dB; over the whole line "
+          f"{reduction_db(EchoStats(), canceller.stats):.1f} dB")
+    assert late is not None and late >= MIN_ERLE_DB - 3.0
+    assert abs(late - measured) <= 6.0, "it also counts the echo's quiet ends, near the floor"
+    whole = reduction_db(EchoStats(), canceller.stats)
+    assert whole is not None and 0.0 < whole < late, "it learnt from zero at the start"
 
 
 def test_the_users_stop_over_the_assistant_keeps_its_energy(scene: Scene) -> None:

@@ -283,9 +283,26 @@ class EchoStats:
     rewinds: int = 0
     """Times the filter went back to before the user started talking (double talk)."""
     late_frames: int = 0
+    """Frames whose reference had not arrived yet (read as silence)."""
     suppressed_frames: int = 0
     """Frames the residual echo suppressor attenuated by more than 6 dB."""
-    """Frames whose reference had not arrived yet (read as silence)."""
+    echo_energy: float = 0.0
+    """The microphone's energy in frames where the filter ran and the user was not heard
+    (the echo, with whatever else the room held)."""
+    echo_left_energy: float = 0.0
+    """What the linear filter left of them (before the suppressor, when it is on, and the
+    comfort noise; a frame the filter made worse passes as it was): echo_energy over this
+    is the reduction (ERLE)."""
+
+
+def reduction_db(before: EchoStats, after: EchoStats) -> float | None:
+    """How far the echo was taken down between two snapshots of the stats (dB); None when
+    no echo was cancelled in between."""
+    echo = after.echo_energy - before.echo_energy
+    left = after.echo_left_energy - before.echo_left_energy
+    if echo <= 0.0:
+        return None
+    return 10 * math.log10(echo / max(left, 1e-9))
 
 
 class _DelayEstimator:
@@ -656,6 +673,9 @@ class EchoCanceller:
         elif not self.speech.speaking:
             self._echo_in = _CANCELLING_DECAY * self._echo_in + sdd
             self._echo_left = _CANCELLING_DECAY * self._echo_left + see
+        if not self.speech.speaking:
+            self.stats.echo_energy += sdd
+            self.stats.echo_left_energy += sdd if see > 2.0 * sdd + n * 100.0 else see
         if see > 2.0 * sdd + n * 100.0:
             self._bad_frames += 1
             if self._bad_frames > 50:

@@ -7,6 +7,11 @@ speakers straight from this thread, before the session even sees the command.
 Barge-in (with an echo canceller and something to hold): when the user starts talking
 over the assistant, its line is held at once, so the recognizer hears the rest of the
 word clean; a command then acts, anything else lets the line carry on.
+
+With an echo canceller and an event log, every `echo_stats_every_s` of audio (and once
+as listening ends) an `echo_stats` event says how the canceller is doing: how far it took
+the echo down over that stretch, and the output underruns so far (each one moves the
+echo it has to find again).
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from assistant.events import EventLog
 from assistant.listening.barge_in import BargeInSettings
-from assistant.listening.echo_canceller import EchoCanceller
+from assistant.listening.echo_canceller import EchoCanceller, EchoStats, reduction_db
 from assistant.listening.hearing import Hearing, HearingEvent
 from assistant.listening.input_recording import InputRecording
 from assistant.listening.short_words import ShortWords
@@ -53,6 +59,7 @@ class Listener:
         recording: InputRecording | None = None,
         stop_spotter: StopSpotter | None = None,
         short_words: ShortWords | None = None,
+        echo_stats_every_s: float = 60.0,
     ) -> None:
         """`echo`, if given, cleans each block of the assistant's own voice on this thread
         (never in the microphone callback) before the recognizer hears it; with
@@ -80,6 +87,10 @@ class Listener:
         self._timing: BargeInSettings = echo.speech.settings if echo else BargeInSettings()
         self._held_at: float | None = None
         self._quiet_from: float | None = None
+        self._stats_every_s = echo_stats_every_s
+        self._stats_at: float | None = None
+        """Stream time of the last `echo_stats` event (or of the first block)."""
+        self._stats_before = EchoStats()
         if self.barge_in is not None:
             spotter.require_barge_in()
 
@@ -108,7 +119,9 @@ class Listener:
             pcm = raw
             if self.echo is not None:
                 pcm = self.echo.process(raw, at)
-                self._follow_barge_in(at + len(pcm) // 2 / self.recognizer.sample_rate)
+                end = at + len(pcm) // 2 / self.recognizer.sample_rate
+                self._follow_barge_in(end)
+                self._report_echo(end)
             if self.recording is not None:
                 self.recording.add(raw, pcm)
             start = at - self._samples / self.recognizer.sample_rate
@@ -117,6 +130,33 @@ class Listener:
             self._samples += len(pcm) // 2
             for event in self.hearing.feed(pcm, self._stream_start):
                 self._on(event)
+        self._report_echo(None)
+
+    def _report_echo(self, now: float | None) -> None:
+        """An `echo_stats` event when `echo_stats_every_s` of audio have passed since the
+        last one, and always at the end (`now` None): the echo's reduction over that
+        stretch (None: nothing played), the seconds the filter ran, and counts so far."""
+        if self.echo is None or self.events is None:
+            return
+        if now is not None:
+            if self._stats_at is None:
+                self._stats_at = now
+            if now - self._stats_at < self._stats_every_s:
+                return
+            self._stats_at = now
+        stats, before = self.echo.stats, self._stats_before
+        reduction = reduction_db(before, stats)
+        self.events.emit(
+            "echo_stats",
+            reduction_db=None if reduction is None else round(reduction, 1),
+            echo_s=round((stats.active_frames - before.active_frames) * self.echo.n
+                         / self.echo.rate, 1),
+            underruns=self.echo.reference.underflows,
+            shifts=self.echo.reference.glitches,
+            resets=stats.resets, moves=stats.moves, rewinds=stats.rewinds,
+            final=now is None,
+        )
+        self._stats_before = replace(stats)
 
     def _apply_grammar(self) -> None:
         with self._grammar_lock:

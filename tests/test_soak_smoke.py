@@ -1,0 +1,102 @@
+"""`scripts/benchmark.py --soak 0.75`: a real soak run in the room, cut to 45 s.
+
+Not a gate on the soak's targets (those are for people to read, from a 20-minute run):
+it catches a soak that crashes, leaves a figure out, says no stop, or measures nonsense,
+and checks it leaves no sound server behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from tests.speech_samples import require_espeak, require_shared
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "benchmark.py"
+MINUTES = 0.75
+
+KEYS = (
+    "soak_minutes", "ran_s", "ended", "finished", "stops_said", "stops_missed",
+    "resumes_said", "resumes_missed", "false_activations", "self_triggers", "false_holds",
+    "rss_start_mb", "rss_end_mb", "rss_growth_mb", "cpu_percent", "underruns",
+    "echo_reduction_db", "tv", "trials", "targets",
+)
+
+
+def test_a_short_soak_says_stop_and_reports_every_figure(tmp_path: Path) -> None:
+    require_espeak()
+    require_shared()  # the real people's "stop" clips
+    for tool in ("pulseaudio", "parec", "paplay", "pactl"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not found: the soak runs in the room")
+    out = tmp_path / "soak.json"
+    mark = f"soak-smoke-{uuid4().hex}"  # inherited by all it starts: the room, the program
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--soak", str(MINUTES), "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        env={**os.environ, "SOAK_SMOKE_RUN": mark},
+    )
+    printed = f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+    print(printed)
+    assert done.returncode == 0, printed
+    assert not processes_marked(mark), "the soak left processes behind"
+    report: dict[str, Any] = json.loads(out.read_text())
+    check_report(report, printed)
+
+
+def processes_marked(mark: str) -> list[str]:
+    """Live processes whose environment holds `mark` (only this run's, on a machine where
+    other tests start rooms of their own)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if mark.encode() in (proc / "environ").read_bytes():
+                    found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except OSError:
+                continue
+    return found
+
+
+def check_report(report: dict[str, Any], printed: str) -> None:
+    missing = [k for k in KEYS if k not in report]
+    assert not missing, f"missing {missing}\n{printed}"
+    assert report["soak_minutes"] == MINUTES
+    assert report["finished"] is True, printed
+    assert report["ended"] in ("time up", "routine finished")
+    assert MINUTES * 60 - 1 <= report["ran_s"] <= MINUTES * 60 + 60, report["ran_s"]
+    assert report["stops_said"] >= 1, printed
+    assert 0 <= report["stops_missed"] <= report["stops_said"]
+    assert report["resumes_said"] == report["stops_said"] - report["stops_missed"]
+    assert 0 <= report["resumes_missed"] <= report["resumes_said"]
+    assert 0 <= report["self_triggers"] <= report["false_activations"] < 100
+    assert 0 <= report["false_holds"] < 1000
+    for trial in report["trials"]:
+        assert trial["kind"] in ("over_speech", "quiet")
+        assert 0 <= trial["started"] <= report["ran_s"] + 30
+    assert len({t["speaker"] for t in report["trials"]}) == report["stops_said"], (
+        "a different speaker each time")
+    assert 100 <= report["rss_start_mb"] <= 2000 and 100 <= report["rss_end_mb"] <= 2000
+    assert report["rss_growth_mb"] == pytest.approx(
+        report["rss_end_mb"] - report["rss_start_mb"], abs=0.11)
+    assert 0.5 <= report["cpu_percent"] <= 200, "the program and its recognizer, one core = 100"
+    assert isinstance(report["underruns"], int) and report["underruns"] >= 0
+    final = [e for e in report["echo_reduction_db"] if e["final"]]
+    assert len(final) == 1, "the session reports its echo canceller as listening ends"
+    assert any(e["reduction_db"] is not None and 0 < e["reduction_db"] < 80
+               for e in report["echo_reduction_db"]), "its own voice was taken down"
+    assert -40 <= report["tv"]["dbfs"] <= -35 and report["tv"]["plays"] >= 1
+    assert set(report["targets"]) >= {"stops_missed", "self_triggers", "false_activations",
+                                      "rss_growth_mb", "cpu_percent", "finished"}
+    for key in ("stops_said", "stops_missed", "false_activations", "rss_growth_mb",
+                "cpu_percent", "finished"):
+        assert key in printed, f"{key} is missing from the printed report"
