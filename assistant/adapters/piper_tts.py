@@ -27,6 +27,7 @@ import numpy as np
 
 from assistant.errors import AudioUnavailable
 from assistant.speech.audio_out import FloatAudio, Rendered, trim
+from assistant.speech.render_jobs import fulfil
 from assistant.speech.voice_names import UnknownVoice
 
 PREFIX = "piper:"
@@ -166,10 +167,4 @@ class PiperRenderer:
             item = self._jobs.get()
             if item is None:
                 return
-            job, future = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(job())
-            except BaseException as error:
-                future.set_exception(error)
+            fulfil(*item)

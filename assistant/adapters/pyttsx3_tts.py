@@ -41,6 +41,7 @@ import numpy as np
 
 from assistant.errors import AudioUnavailable
 from assistant.speech.audio_out import Rendered, trim
+from assistant.speech.render_jobs import fulfil
 from assistant.speech.voice_names import ESPEAK, UnknownVoice, parse_voice
 
 T = TypeVar("T")
@@ -157,13 +158,7 @@ class _EngineThread:
 
     def _work(self) -> None:
         while True:
-            job, future = self._jobs.get()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(job())
-            except BaseException as error:
-                future.set_exception(error)
+            fulfil(*self._jobs.get())
 
 
 _shared: _EngineThread | None = None
