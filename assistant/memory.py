@@ -204,6 +204,10 @@ class Memory:
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise _Corrupt("database disk image is malformed (quick_check)")
             self._migrate(db)
+        except UnicodeDecodeError as exc:  # sqlite's own message quotes the damaged text
+            db.close()
+            reason = f"database disk image is malformed (text not UTF-8: {exc.reason})"
+            raise _Corrupt(reason) from exc
         except BaseException:
             db.close()
             raise

@@ -11,13 +11,14 @@ was measured on this code (see the README's "Hearing real people").
 from __future__ import annotations
 
 import csv
-import multiprocessing
+import json
 import subprocess
 import sys
 import wave
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,15 +63,26 @@ DECODED = {"stop": CLIPS, "yes": None, "no": None, "go": CLIPS, "down": CLIPS}
 @pytest.fixture(scope="module")
 def decoded(streams: Path, tmp_path_factory: pytest.TempPathFactory) -> Decoded:
     """Every stream decoded once, two at a time (one per core: this module is the
-    suite's longest), keyed by word; "no/screening" is `no_during_screening`."""
+    suite's longest), each in a process of its own (`python -m` this module), keyed by
+    word; "no/screening" is `no_during_screening`. Not multiprocessing: its resource
+    tracker would outlive the pool (tests/test_recognizer_process.py looks for one)."""
     tmp = tmp_path_factory.mktemp("cuts")
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        jobs: dict[str, Future[list[set[str]] | tuple[set[int], set[int], set[int]]]] = {
-            "no/screening": pool.submit(no_during_screening, streams, tmp / "screening")}
-        for word, count in DECODED.items():
-            jobs[word] = pool.submit(acted_per_clip, streams, word, tmp / word, count)
-        return {key: job.result() for key, job in jobs.items()}
+
+    def run(job: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.test_hearing_streams", job, str(streams),
+             str(tmp / job.replace("/", "-"))],
+            capture_output=True, text=True, check=False, cwd=Path(__file__).parents[1])
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    jobs = ["no/screening", *DECODED]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(jobs, pool.map(run, jobs), strict=True))
+    out: Decoded = {w: [set(a) for a in results[w]] for w in DECODED}
+    spotted, answers, stops = results["no/screening"]
+    out["no/screening"] = (set(spotted), set(answers), set(stops))
+    return out
 
 
 def first_clips(streams: Path, word: str, tmp: Path, count: int | None = CLIPS,
@@ -220,3 +232,14 @@ def test_without_the_model_a_notice_and_the_recognizer_alone(tmp_path: Path) -> 
     assert len(said) == 1 and "recognizer alone" in said[0], said
     assert stop_spotter_or_notice(ListenSettings(), said.append) is None, "turned off"
     assert len(said) == 1
+
+
+def _decode_one(job: str, streams: Path, tmp: Path) -> object:
+    """One of `decoded`'s jobs, as JSON-ready lists."""
+    if job == "no/screening":
+        return [sorted(found) for found in no_during_screening(streams, tmp)]
+    return [sorted(acted) for acted in acted_per_clip(streams, job, tmp, DECODED[job])]
+
+
+if __name__ == "__main__":
+    print(json.dumps(_decode_one(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))))
