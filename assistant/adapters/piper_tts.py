@@ -158,9 +158,20 @@ class PiperRenderer:
         audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return Rendered(audio, self.sample_rate)
 
-    def close(self) -> None:
-        """Let the thread finish what is queued and end."""
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Drop what is queued, let the line being rendered finish, and end the thread.
+        An onnxruntime run still going when the interpreter exits aborts the process
+        ("terminate called", SIGABRT): Ctrl-C in a session ended that way."""
+        while True:
+            try:
+                item = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[1].cancel()
         self._jobs.put(None)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=timeout_s)
 
     def _work(self) -> None:
         while True:
