@@ -89,11 +89,28 @@ def espeak() -> ClosableRenderer:
     return Pyttsx3Renderer()
 
 
+class _InTurn:
+    """Engines taking lines in turn, one per core: Piper renders on one thread, and its
+    pass alone was the suite's slowest test (100 s)."""
+
+    def __init__(self, engines: list[ClosableRenderer]) -> None:
+        self.engines = engines
+        self._given = 0
+
+    def submit(self, text: str, rate_wpm: int, voice: str | None = None) -> Future[Rendered]:
+        self._given += 1
+        return self.engines[self._given % len(self.engines)].submit(text, rate_wpm, voice)
+
+    def close(self) -> None:
+        for engine in self.engines:
+            engine.close()
+
+
 def piper() -> ClosableRenderer:
     require_piper()
     from assistant.adapters.piper_tts import PiperRenderer
 
-    return PiperRenderer()
+    return _InTurn([PiperRenderer(), PiperRenderer()])
 
 
 @pytest.fixture(params=[piper, espeak], ids=["piper", "espeak"])
