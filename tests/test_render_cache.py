@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.speech.audio_out import Rendered
+from assistant.speech.audio_out import ClosableRenderer, Rendered
 from assistant.speech.render_cache import CachedRenderer
-from assistant.speech.renderers import ClosableRenderer
 from tests.speech_samples import require_piper
 
 LINE = "Small thumb circles on your sole, from the heel up to the base of each toe."

@@ -20,8 +20,7 @@ from assistant.dialog import load_dialog
 from assistant.routines import builtin_names, load_routine
 from assistant.safety import load_screening
 from assistant.settings import Mode
-from assistant.speech.audio_out import Rendered
-from assistant.speech.renderers import ClosableRenderer
+from assistant.speech.audio_out import ClosableRenderer, Rendered
 from tests.speech_samples import require_piper
 
 RATE_WPM = 150

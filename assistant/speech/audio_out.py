@@ -7,6 +7,7 @@ by hand, so the player's bookkeeping is checked without a sound card.
 from __future__ import annotations
 
 import wave
+from concurrent.futures import Future
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
@@ -35,6 +36,19 @@ class Rendered:
     @property
     def duration_s(self) -> float:
         return len(self.audio) / self.sample_rate
+
+
+
+class Renderer(Protocol):
+    """A speech engine: lines rendered in the background, in the order submitted."""
+
+    def submit(self, text: str, rate_wpm: int, voice: str | None = None) -> Future[Rendered]:
+        """Render in the background; results complete in the order submitted."""
+
+
+class ClosableRenderer(Renderer, Protocol):
+    def close(self) -> None:
+        """Release the engine: what is queued is dropped, the line being rendered ends."""
 
 
 def write_wav(path: Path, rendered: Rendered) -> None:

@@ -17,11 +17,10 @@ import threading
 import wave
 from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from assistant.speech.audio_out import Rendered, write_wav
+from assistant.speech.audio_out import ClosableRenderer, Rendered, write_wav
 
 SUFFIX = ".wav"
 FORMAT = 1
@@ -30,17 +29,13 @@ EVICT_TO = 0.8
 """When over the bound, evict down to this share of it, so eviction scans are rare."""
 
 
-class Renderer(Protocol):
-    def submit(self, text: str, rate_wpm: int, voice: str | None = None) -> Future[Rendered]:
-        """Render in the background; results complete in the order submitted."""
-
 
 class CachedRenderer:
     """`submit` answers from the folder when it can, else from the wrapped renderer
     (storing what it returns). Futures still complete in the order submitted: a line
     found on disk waits for the lines submitted before it."""
 
-    def __init__(self, inner: Renderer, engine: str, folder: Path, max_bytes: int) -> None:
+    def __init__(self, inner: ClosableRenderer, engine: str, folder: Path, max_bytes: int) -> None:
         self.inner = inner
         self.engine = engine
         self.folder = folder
@@ -77,9 +72,7 @@ class CachedRenderer:
         return future
 
     def close(self) -> None:
-        close = getattr(self.inner, "close", None)
-        if close is not None:
-            close()
+        self.inner.close()
 
     # -- internals -------------------------------------------------------------
 

@@ -10,22 +10,12 @@ the settings give it a folder. Engines are imported only when called.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
 
 from assistant.errors import AudioUnavailable
 from assistant.settings import SpeechSettings
-from assistant.speech.audio_out import Rendered
+from assistant.speech.audio_out import ClosableRenderer
 from assistant.speech.voice_names import PIPER, UnknownVoice, parse_voice
-
-
-class ClosableRenderer(Protocol):
-    def submit(self, text: str, rate_wpm: int, voice: str | None = None) -> Future[Rendered]:
-        """Render in the background; results complete in the order submitted."""
-
-    def close(self) -> None:
-        """Release the engine (what is queued still completes)."""
 
 
 @dataclass(frozen=True)

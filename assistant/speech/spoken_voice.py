@@ -18,11 +18,11 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from typing import Protocol, TextIO
+from typing import TextIO
 
 from assistant.errors import AudioUnavailable
 from assistant.settings import SpeechSettings
-from assistant.speech.audio_out import Rendered, resample
+from assistant.speech.audio_out import Rendered, Renderer, resample
 from assistant.speech.chimes import KINDS, chime
 from assistant.speech.player import Kind, Player
 
@@ -33,10 +33,6 @@ CACHE_SECONDS = 60.0
 """Rendered audio kept for repeated lines: "repeat" and the step cues answer at once.
 About 10 MB at 44.1 kHz (300 s was 50 MB, a sixth of the memory target)."""
 
-
-class Renderer(Protocol):
-    def submit(self, text: str, rate_wpm: int, voice: str | None = None) -> Future[Rendered]:
-        """Render in the background; results complete in the order submitted."""
 
 
 @dataclass(frozen=True)
