@@ -670,13 +670,13 @@ class EchoCanceller:
         self.speech.frame(see, sdd, n, echo=True, trusted=trusted and see <= 2.0 * sdd)
         if self.speech.speaking and not was_speaking and not self._freezing:
             self._rewind()
-        elif not self.speech.speaking:
+        worse = see > 2.0 * sdd + n * 100.0  # the filter added sound: the mic passes as it was
+        if not self.speech.speaking:
             self._echo_in = _CANCELLING_DECAY * self._echo_in + sdd
             self._echo_left = _CANCELLING_DECAY * self._echo_left + see
-        if not self.speech.speaking:
             self.stats.echo_energy += sdd
-            self.stats.echo_left_energy += sdd if see > 2.0 * sdd + n * 100.0 else see
-        if see > 2.0 * sdd + n * 100.0:
+            self.stats.echo_left_energy += sdd if worse else see
+        if worse:
             self._bad_frames += 1
             if self._bad_frames > 50:
                 self.stats.resets += 1
