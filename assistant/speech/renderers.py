@@ -9,6 +9,7 @@ the settings give it a folder. Engines are imported only when called.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ class OpenedRenderer:
 
 
 def open_renderer(
-    settings: SpeechSettings, notice: Callable[[str], None]
+    settings: SpeechSettings, notice: Callable[[str], None] | None = None
 ) -> OpenedRenderer:
     """The renderer for `settings.voice` (see the module docstring); UnknownVoice for a
     Piper voice that does not exist, AudioUnavailable when no engine works at all."""
@@ -46,7 +47,8 @@ def open_renderer(
         except AudioUnavailable as exc:
             from assistant.dialog import load_dialog
 
-            notice(load_dialog().line("notice.no_natural_voice", reason=str(exc).rstrip(".")))
+            line = load_dialog().line("notice.no_natural_voice", reason=str(exc).rstrip("."))
+            (notice or _to_stderr)(line)
             voice = None
     if opened is None:
         from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
@@ -63,3 +65,7 @@ def _cached(opened: OpenedRenderer, settings: SpeechSettings) -> OpenedRenderer:
     cached = CachedRenderer(opened.renderer, opened.engine, settings.cache_dir,
                             settings.cache_max_bytes)
     return OpenedRenderer(cached, opened.voice, opened.engine)
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

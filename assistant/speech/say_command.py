@@ -12,8 +12,6 @@ from assistant.speech.audio_out import write_wav
 from assistant.speech.renderers import open_renderer
 from assistant.speech.spoken_voice import open_spoken_voice
 
-__all__ = ["list_voices", "say_text", "write_wav"]
-
 RENDER_TIMEOUT_S = 60.0
 
 
@@ -25,7 +23,7 @@ def say_text(
     `out`, write it as a 16-bit mono WAV file at unity gain (e.g. a test utterance).
     `notice` gets the one line saying the natural voice could not load (default: stderr)."""
     if out is not None:
-        opened = open_renderer(settings, notice or _to_stderr)
+        opened = open_renderer(settings, notice)
         try:
             future = opened.renderer.submit(text, settings.rate_wpm, opened.voice)
             write_wav(out, future.result(timeout=RENDER_TIMEOUT_S))
@@ -72,9 +70,3 @@ def list_voices() -> list[str]:
         + dialog.line("voices.try", voice=name, text=sample)
         for name, about in rows
     ]
-
-
-def _to_stderr(line: str) -> None:
-    import sys
-
-    print(line, file=sys.stderr, flush=True)

@@ -11,7 +11,6 @@ sound device; it imports the adapters only when called.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -241,7 +240,7 @@ def open_spoken_voice(
         rate = find_device(settings.output_device, "output").default_rate_hertz
     except NoAudioDevice:
         raise AudioUnavailable(load_dialog().line("notice.no_output_device")) from None
-    opened = open_renderer(settings, notice or _to_stderr)
+    opened = open_renderer(settings, notice)
     renderer = opened.renderer
     try:
         player = Player(rate)
@@ -254,10 +253,6 @@ def open_spoken_voice(
     spoken = replace(settings, voice=opened.voice)
     return SpokenVoice(spoken, renderer, player, closers=(stream.close, renderer.close),
                        engine=opened.engine)
-
-
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _done(rendered: Rendered) -> Future[Rendered]:
