@@ -74,6 +74,10 @@ class PocketsphinxTuning:
     start an utterance (`vad_ratio` is the share that must not be, to end one)."""
     vad_threshold: float = 0.5
     """The neural detector's probability from which a frame counts as speech."""
+    vad_background_seconds: float = 0.0
+    vad_background_share: float = 0.5
+    vad_background_margin_db: float = 6.0
+    """With the neural detector: talk in the background (see `EndpointerSettings`)."""
     vad_webrtc_mode: int | None = None
     """With the neural detector, a frame is speech also when pocketsphinx's own WebRTC
     detector, in this mode (0 loose .. 3 strict), says so; None: the neural one alone."""
@@ -117,6 +121,9 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
             vad_start_ratio=float(vad.get("start_ratio", 0.5)),
             vad_threshold=float(vad.get("threshold", 0.5)),
             vad_webrtc_mode=(int(vad["webrtc_mode"]) if "webrtc_mode" in vad else None),
+            vad_background_seconds=float(vad.get("background_seconds", 0.0)),
+            vad_background_share=float(vad.get("background_share", 0.5)),
+            vad_background_margin_db=float(vad.get("background_margin_db", 6.0)),
             cmn_initial=tuple(float(v) for v in raw.get("cmn", {}).get("initial", ())),
             decoder=dict(raw.get("decoder", {})),
         )
@@ -265,11 +272,13 @@ class PocketsphinxRecognizer:
                 start_ratio=tuning.vad_start_ratio,
                 end_ratio=tuning.vad_ratio,
                 threshold=tuning.vad_threshold,
+                background_seconds=tuning.vad_background_seconds,
+                background_share=tuning.vad_background_share,
+                background_margin_db=tuning.vad_background_margin_db,
             )
-            detector = self._speech_detector()
-            if self.tuning.vad_webrtc_mode is not None:
-                detector = self._with_webrtc(detector, self.tuning.vad_webrtc_mode)
-            return VadEndpointer(detector, settings, self.sample_rate)
+            mode = self.tuning.vad_webrtc_mode
+            return VadEndpointer(self._speech_detector(), settings, self.sample_rate,
+                                 None if mode is None else self._webrtc(mode))
         return self._engine(
             lambda: pocketsphinx.Endpointer(
                 window=self.tuning.vad_window_seconds,
@@ -280,20 +289,18 @@ class PocketsphinxRecognizer:
             "could not start voice activity detection",
         )
 
-    def _with_webrtc(self, neural: SpeechProbability, mode: int) -> SpeechProbability:
-        """Speech when either detector hears it: pocketsphinx's WebRTC detector in its
-        strictest mode found words that the neural one missed, and the neural one words
-        that it missed (see the tuning file)."""
+    def _webrtc(self, mode: int) -> Callable[[bytes], bool]:
+        """pocketsphinx's WebRTC detector in its strictest mode found words that the neural
+        one missed, and the neural one words that it missed (see the tuning file)."""
         vad = self._engine(
             lambda: pocketsphinx.Vad(mode, self.sample_rate, 0.01),
             "could not start voice activity detection",
         )
 
-        def probability(chunk: bytes) -> float:
-            p = neural(chunk)
-            return 1.0 if len(chunk) == vad.frame_bytes and vad.is_speech(chunk) else p
+        def is_speech(chunk: bytes) -> bool:
+            return len(chunk) == vad.frame_bytes and bool(vad.is_speech(chunk))
 
-        return probability
+        return is_speech
 
     def _write_known_words(self, path: Path) -> None:
         """The pronouncing dictionary cut down to the words the language model knows

@@ -14,9 +14,12 @@ The interface is pocketsphinx.Endpointer's (`frame_bytes`, `process`, `end_strea
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from statistics import median
 
 SpeechProbability = Callable[[bytes], float]
 """10 ms of 16 kHz mono int16 PCM in, the probability that it is speech out (a value
@@ -38,6 +41,15 @@ class EndpointerSettings:
     """...and ends when this share of the window is not speech."""
     threshold: float = 0.5
     """A frame is speech when the detector's mean probability over it is at least this."""
+    background_seconds: float = 0.0
+    """How far back the endpointer looks for someone else talking on (a TV, a partner on
+    the phone); 0 turns that off."""
+    background_share: float = 0.5
+    """Talk is in the background when at least this share of that time was speech: a
+    user's commands are a word or two now and then."""
+    background_margin_db: float = 6.0
+    """While talk is in the background, a frame is speech only this much louder than its
+    typical level (the median of its speech frames): the user is nearer than the TV."""
 
 
 class VadEndpointer:
@@ -52,9 +64,14 @@ class VadEndpointer:
         speech_probability: SpeechProbability,
         settings: EndpointerSettings | None = None,
         sample_rate: int = 16000,
+        also_speech: Callable[[bytes], bool] | None = None,
     ) -> None:
+        """`also_speech`: a second detector (10 ms in) whose "speech" counts as well; only
+        the neural one judges whether talk goes on in the background, since an energy
+        detector takes steady noise for talk."""
         self.settings = settings or EndpointerSettings()
         self._probability = speech_probability
+        self._also_speech = also_speech
         self.sample_rate = sample_rate
         self.frame_samples = round(self.settings.frame_seconds * sample_rate)
         self.frame_samples -= self.frame_samples % _CHUNK_SAMPLES
@@ -65,15 +82,49 @@ class VadEndpointer:
         self._size = max(2, round(self.settings.window_seconds / self.frame_length))
         self._window: deque[tuple[bytes, bool]] = deque(maxlen=self._size)
         self._frames = 0
+        self._history: deque[tuple[float, bool]] = deque(
+            maxlen=max(1, round(self.settings.background_seconds / self.frame_length)))
+        self._history_speech = 0
         self.in_speech = False
         self.speech_start = 0.0
         self.speech_end = 0.0
 
     def _is_speech(self, frame: bytes) -> bool:
         step = 2 * _CHUNK_SAMPLES
-        probs = [self._probability(frame[at : at + step])
-                 for at in range(0, len(frame) - step + 1, step)]
-        return bool(probs) and sum(probs) / len(probs) >= self.settings.threshold
+        chunks = [frame[at : at + step] for at in range(0, len(frame) - step + 1, step)]
+        if not chunks:
+            return False
+        probs = [self._probability(chunk) for chunk in chunks]
+        threshold = self.settings.threshold
+        neural = sum(probs) / len(probs) >= threshold
+        if self._also_speech is None:
+            speech = neural
+        else:
+            also = self._also_speech
+            either = [1.0 if also(c) else p for c, p in zip(chunks, probs, strict=True)]
+            speech = sum(either) / len(either) >= threshold
+        if self.settings.background_seconds <= 0:
+            return speech
+        level = _level_db(frame)
+        floor = self.background_level()
+        self._remember(level, neural)
+        return speech and (floor is None or level >= floor + self.settings.background_margin_db)
+
+    def background_level(self) -> float | None:
+        """The typical level (dBFS) of talk going on in the background, None when there is
+        none: less than `background_share` of the recent frames were speech."""
+        history = self._history
+        if (len(history) < history.maxlen  # type: ignore[operator]
+                or self._history_speech < self.settings.background_share * len(history)):
+            return None
+        return median(level for level, speech in history if speech)
+
+    def _remember(self, level: float, speech: bool) -> None:
+        history = self._history
+        if len(history) == history.maxlen and history[0][1]:
+            self._history_speech -= 1
+        history.append((level, speech))
+        self._history_speech += speech
 
     def process(self, frame: bytes) -> bytes | None:
         """One frame in; the speech to decode out (None when nothing is in speech)."""
@@ -102,3 +153,9 @@ class VadEndpointer:
         self.in_speech = False
         self.speech_end = (self._frames - 1) * self.frame_length + len(frame) / 2 / self.sample_rate
         return frame
+
+
+def _level_db(frame: bytes) -> float:
+    samples = array("h", frame)
+    power = sum(x * x for x in samples) / max(1, len(samples))
+    return 10 * math.log10(power / 32768**2 + 1e-12)
