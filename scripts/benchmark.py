@@ -26,7 +26,7 @@ flattered it: real "stop" 59.5 % then, about 28 % in the -50 dBFS floor of that 
   synthesized share (both families); `accuracy_espeak` and `accuracy_piper` are the same
   mean per voice family (`accuracy_espeak` is the same clips as `accuracy` before Piper
   was added); `accuracy_stop_real` is the real "stop" clips. Piper's synthesis is not
-  seedable: each clip's first synthesis is cached and reused (tests/speech_samples.py).
+  seedable: each clip's first synthesis is cached and reused (harness/speech_samples.py).
   Each clip is one stream with 0.5 s of quiet (or of the same noise) before and after,
   so the endpointer sees an utterance begin and end; the recognizer listens for what
   a session listens for where that command is valid: a running massage's commands,
@@ -77,7 +77,7 @@ simulated user speaks into the same room; everything is timed on the room's reco
 
 How the latencies are measured, and how far they can be off:
 - Both ends of a latency are found in the same recording, so the difference is in
-  sample indices and the room's timebase (tests/room.py) drops out.
+  sample indices and the room's timebase (harness/room.py) drops out.
 - The end of the user's word: the exact samples the user played (its voice, trimmed of
   silence) are resampled to the room's rate and located in the recording by normalized
   cross-correlation around the time paplay was started; end = match + clip length.
@@ -153,11 +153,11 @@ from assistant.listening.recognize_file import commands_from, read_wav, resample
 from assistant.ports import Heard, Recognizer  # noqa: E402
 from assistant.settings import ListenSettings  # noqa: E402
 from assistant.vocabulary import Vocabulary, load_vocabulary, normalize  # noqa: E402
-from tests import speech_samples as ss  # noqa: E402
+from harness import speech_samples as ss  # noqa: E402
 
 if TYPE_CHECKING:
-    from tests.live_session import LiveSession
-    from tests.room import Recorder, Recording
+    from harness.live_session import LiveSession
+    from harness.room import Recorder, Recording
 
 Samples = npt.NDArray[np.int16]
 Floats = npt.NDArray[np.float64]
@@ -744,8 +744,8 @@ class RoomBench:
     """The live half: owns a Room; every program it starts is killed on the way out."""
 
     def __init__(self, args: argparse.Namespace, folder: Path, rng: random.Random) -> None:
-        from tests.live_session import USER_VOICE
-        from tests.room import Room
+        from harness.live_session import USER_VOICE
+        from harness.room import Room
 
         self.args = args
         self.user: ss.Speaker = args.user_voice or USER_VOICE
@@ -770,7 +770,7 @@ class RoomBench:
     def launch(self, *args: str, home: Path | None = None) -> Launch:
         """A fresh program; `home` shares a memory folder (and so the speech cache) with
         another launch, else each launch has its own, fresh one."""
-        from tests.live_session import LiveSession
+        from harness.live_session import LiveSession
 
         self._count += 1
         folder = self.folder / f"run{self._count}"
@@ -808,7 +808,7 @@ class RoomBench:
     def user_audio(self, text: str) -> npt.NDArray[np.float32]:
         """Exactly what LiveSession.say plays for `text` (16 kHz float), in the tests'
         user voice unless --user-voice asks for another simulated user."""
-        from tests.live_session import user_audio
+        from harness.live_session import user_audio
 
         return user_audio(text, self.user)
 
@@ -857,7 +857,7 @@ class RoomBench:
         """Until the room has been quiet for `quiet_s`. Not LiveSession.wait_quiet: that
         takes an RMS of exactly 0 for "not enough audio yet", but the null sink's
         silence is exactly 0, so it waits forever once the assistant is silent."""
-        from tests.room import RATE
+        from harness.room import RATE
 
         need = int(quiet_s * RATE) * 2
         deadline = time.monotonic() + timeout_s
@@ -952,7 +952,7 @@ def room_bench(args: argparse.Namespace, rng: random.Random) -> Iterator[RoomBen
 
 def peek(recorder: Recorder) -> Recording:
     """What a still-running Recorder has so far, as a Recording (same timebase rule)."""
-    from tests.room import RATE, Recording
+    from harness.room import RATE, Recording
 
     with recorder._lock:
         chunks = list(recorder._chunks)
@@ -1731,7 +1731,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("espeak-ng is needed to synthesize voices (apt-get install espeak-ng)",
               file=sys.stderr)
         return 2
-    from tests.live_session import ESPEAK_USER_VOICE, USER_VOICE
+    from harness.live_session import ESPEAK_USER_VOICE, USER_VOICE
 
     args.user_voice = args.user_voice or USER_VOICE
     if args.user_voice.engine == "piper" and (missing := ss.piper_missing(args.user_voice.voice)):

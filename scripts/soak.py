@@ -63,10 +63,10 @@ from benchmark import (
 from stream_metrics import speech_stream, synthetic_speech, trained_speakers, write_wav
 
 from assistant.listening.recognize_file import read_wav
-from tests import speech_samples as ss
+from harness import speech_samples as ss
 
 if TYPE_CHECKING:
-    from tests.room import Recording
+    from harness.room import Recording
 
 Event = dict[str, Any]
 Floats = npt.NDArray[np.float64]
@@ -127,7 +127,7 @@ class Television:
     """The TV: `wav` played into the room again and again, until `stop()`."""
 
     def __init__(self, bench: RoomBench, wav: Path) -> None:
-        from tests.room import SINK
+        from harness.room import SINK
 
         self.command = ["paplay", f"--device={SINK}", "--latency-msec=100", str(wav)]
         self.env = bench.room.env

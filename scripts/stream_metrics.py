@@ -319,7 +319,7 @@ def synthetic_speech(kind: str, out: Path) -> float | None:
     in an espeak-ng voice unlike the assistant's), as one stream like `speech_stream`;
     the seconds of speech, or None when no synthesizer is here."""
     from assistant.routines import builtin_names, load_routine
-    from tests import speech_samples as ss
+    from harness import speech_samples as ss
 
     if shutil.which("espeak-ng") is None:
         return None

@@ -27,8 +27,8 @@ from assistant.listening.engines import EngineChoice
 from assistant.ports import Heard
 from assistant.settings import CheckSettings
 from assistant.vocabulary import load_vocabulary
-from tests.room import Room
-from tests.speech_samples import RATE, require_espeak, synthesize
+from harness.room import Room
+from harness.speech_samples import RATE, require_espeak, synthesize
 
 DIALOG = load_dialog()
 FAST = CheckSettings(listen_s=0.6, answer_timeout_s=0.6, after_prompt_s=0.0, heard_wait_s=0.1)
