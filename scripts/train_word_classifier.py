@@ -90,8 +90,7 @@ def real_items() -> list[Item]:
             continue
         label = WORDS.get(folder.name, OTHER)
         for wav in sorted(folder.glob("*.wav")):
-            parts = wav.stem.split("_")
-            speaker = parts[1] if folder.name == "_unknown_" else parts[0]
+            speaker = ss.speaker_of(wav, folder.name)
             items.append(Item(label, speaker, f"{folder.name}/{wav.name}",
                               read_wav(wav, ss.RATE)))
     return items

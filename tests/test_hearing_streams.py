@@ -141,7 +141,7 @@ def test_real_answers_in_a_stream_are_heard(
     trained on (before the classifier: yes 73%, no 44%)."""
     acted = per_clip(decoded, word)
     trained = WordModel(WORD_MODEL).train_speakers
-    speakers = [Path(file).name.split("_")[0] for file, _, _ in clip_rows(streams, word)]
+    speakers = [ss.speaker_of(file) for file, _, _ in clip_rows(streams, word)]
     unheard = [a for a, who in zip(acted, speakers, strict=True) if who not in trained]
     share = sum(word in a for a in acted) / len(acted)
     share_unheard = sum(word in a for a in unheard) / len(unheard)

@@ -391,7 +391,7 @@ def real_stops(count: int) -> list[npt.NDArray[np.float32]]:
         trained = WordModel(WORD_MODEL).train_speakers
     except ModelMissing:
         trained = frozenset()
-    files = [f for f in ss.clips("stop") if f.name.split("_")[0] not in trained]
+    files = [f for f in ss.clips("stop") if ss.speaker_of(f) not in trained]
     step = max(1, len(files) // max(1, count))
     return [(ss.trim(read_wav(f, SR)) / np.float32(32768)).astype(np.float32)
             for f in files[::step][:count]]

@@ -120,7 +120,7 @@ def stop_clips(count: int, rng: random.Random) -> list[StopClip]:
     trained = trained_speakers()
     by_speaker: dict[str, Path] = {}
     for path in ss.clips("stop"):
-        by_speaker.setdefault(path.name.split("_")[0], path)
+        by_speaker.setdefault(ss.speaker_of(path), path)
     speakers = sorted(by_speaker)
     rng.shuffle(speakers)
     speakers.sort(key=lambda s: s in trained)  # stable: unheard first, each group shuffled
