@@ -181,12 +181,6 @@ class WordScore:
                 "acted_unheard": self.acted_unheard, "n_unheard": self.n_unheard}
 
 
-def speaker(row: ClipRow) -> str:
-    """The speaker id in a Speech Commands file name (`_unknown_`'s start with the word)."""
-    parts = Path(row.file).name.split("_")
-    return parts[1] if row.word == "_unknown_" else parts[0]
-
-
 def trained_speakers() -> frozenset[str]:
     """Whom the shipped short-word classifier was trained on (empty without it)."""
     from assistant.cli import WORD_MODEL
@@ -202,7 +196,9 @@ def trained_speakers() -> frozenset[str]:
 def score_unheard(score: WordScore, rows: Sequence[ClipRow], detections: Sequence[Detection],
                   trained: frozenset[str]) -> WordScore:
     """`score` with the share acted over the clips of speakers never trained on."""
-    unheard = [r for r in rows if speaker(r) not in trained]
+    from harness.speech_samples import speaker_of
+
+    unheard = [r for r in rows if speaker_of(r.file, r.word) not in trained]
     if not trained or not unheard or score.acted is None:
         return score
     part = score_word(score.word, unheard, detections)
@@ -319,7 +315,7 @@ def synthetic_speech(kind: str, out: Path) -> float | None:
     in an espeak-ng voice unlike the assistant's), as one stream like `speech_stream`;
     the seconds of speech, or None when no synthesizer is here."""
     from assistant.routines import builtin_names, load_routine
-    from tests import speech_samples as ss
+    from harness import speech_samples as ss
 
     if shutil.which("espeak-ng") is None:
         return None

@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
 from assistant.adapters.speech_embedding import SpeechEmbedding  # noqa: E402
 from assistant.listening.recognize_file import read_wav  # noqa: E402
 from assistant.listening.short_words import OTHER, STEP_S, TAUGHT, pooled  # noqa: E402
-from tests import speech_samples as ss  # noqa: E402
+from harness import speech_samples as ss  # noqa: E402
 
 CLASSES = ("stop", "yes", "no", "go", OTHER)
 WORDS = {"stop": "stop", "yes": "yes", "no": "no", "go": "go"}
@@ -90,8 +90,7 @@ def real_items() -> list[Item]:
             continue
         label = WORDS.get(folder.name, OTHER)
         for wav in sorted(folder.glob("*.wav")):
-            parts = wav.stem.split("_")
-            speaker = parts[1] if folder.name == "_unknown_" else parts[0]
+            speaker = ss.speaker_of(wav, folder.name)
             items.append(Item(label, speaker, f"{folder.name}/{wav.name}",
                               read_wav(wav, ss.RATE)))
     return items

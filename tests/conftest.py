@@ -1,4 +1,4 @@
-"""Shared fixtures. The virtual room lives in tests/room.py.
+"""Shared fixtures. The virtual room lives in harness/room.py.
 
 No test touches the real user's data: every test gets its own memory folder
 (MASSAGE_ASSISTANT_HOME), with the safety questions already answered "no" (for the
@@ -16,7 +16,7 @@ import pytest
 from assistant.memory import Memory
 from assistant.safety import load_screening
 
-pytest_plugins = ["tests.room"]
+pytest_plugins = ["harness.room"]
 
 
 def seed_home(folder: Path) -> Path:

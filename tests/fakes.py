@@ -1,11 +1,14 @@
-"""Fakes for unit tests of logic only: a clock the test drives, and a voice that records."""
+"""Fakes for unit tests of logic only: a clock the test drives, a voice that records, and
+recognizers that hear what a test scripts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.dialog import load_dialog
 from assistant.events import EventLog
+from assistant.ports import Heard
 from assistant.routines import load_routine
 from assistant.safety import ScreeningPlan, ScreeningPlans
 from assistant.session import Command, Session
@@ -23,6 +26,41 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
+
+
+class QuietRecognizer:
+    """The Recognizer port hearing nothing; a test's own scripted recognizer extends it
+    with what it hears (`accept`) and what it notes."""
+
+    name = "scripted"
+    sample_rate = 16000
+
+    def set_phrases(self, phrases: Sequence[str]) -> None:
+        pass
+
+    def accept(self, pcm: bytes) -> list[Heard]:
+        return []
+
+    def flush(self) -> list[Heard]:
+        return []
+
+    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
+        return None
+
+    def expect_command(self, likely: bool) -> None:
+        pass
+
+
+@dataclass
+class ScriptedRecognizer(QuietRecognizer):
+    """Reports `script[n]` after the n-th block."""
+
+    script: dict[int, list[Heard]]
+    _blocks: int = 0
+
+    def accept(self, pcm: bytes) -> list[Heard]:
+        self._blocks += 1
+        return self.script.get(self._blocks, [])
 
 
 @dataclass

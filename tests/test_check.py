@@ -27,8 +27,9 @@ from assistant.listening.engines import EngineChoice
 from assistant.ports import Heard
 from assistant.settings import CheckSettings
 from assistant.vocabulary import load_vocabulary
-from tests.room import Room
-from tests.speech_samples import RATE, require_espeak, synthesize
+from harness.room import Room
+from harness.speech_samples import RATE, require_espeak, synthesize
+from tests.fakes import QuietRecognizer
 
 DIALOG = load_dialog()
 FAST = CheckSettings(listen_s=0.6, answer_timeout_s=0.6, after_prompt_s=0.0, heard_wait_s=0.1)
@@ -41,7 +42,7 @@ after the prompt (it needs some quiet before speech); with two tries, a miss is 
 
 
 @dataclass
-class ScriptedRecognizer:
+class ScriptedRecognizer(QuietRecognizer):
     """Hears `stop_as` while listening for commands and `answer` while listening for yes/no,
     on the third block of each listen."""
 
@@ -49,7 +50,6 @@ class ScriptedRecognizer:
     answer: str | None = None
     confidence: float | None = None
     name: str = "pocketsphinx"
-    sample_rate: int = 16000
     phrases: list[list[str]] = field(default_factory=list)
     _blocks: int = 0
 
@@ -64,15 +64,6 @@ class ScriptedRecognizer:
         if self._blocks != 3 or said is None:
             return []
         return [Heard(said, True, 0.1, 0.5, self.confidence)]
-
-    def flush(self) -> list[Heard]:
-        return []
-
-    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
-        return None
-
-    def expect_command(self, likely: bool) -> None:
-        pass
 
 
 @dataclass

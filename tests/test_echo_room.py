@@ -1,5 +1,5 @@
 """The echo canceller with real timestamps: the player's output through PulseAudio into a
-real microphone stream, in the virtual room (tests/room.py).
+real microphone stream, in the virtual room (harness/room.py).
 
 The room is a digital loop (the sink monitor is the microphone), so all the echo is the
 assistant's own voice: what is left after cancelling is the residual echo. This proves the
@@ -20,8 +20,8 @@ from assistant.adapters.sounddevice_io import MicrophoneStream
 from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.settings import SpeechSettings
 from assistant.speech.spoken_voice import SpokenVoice, open_spoken_voice
-from tests.room import Room
-from tests.speech_samples import require_espeak
+from harness.room import Room
+from harness.speech_samples import require_espeak
 
 LINES = (
     "Now slide both thumbs slowly along the arch of the foot, from the heel toward the "

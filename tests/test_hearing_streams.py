@@ -36,7 +36,7 @@ from assistant.listening.short_words import WordModel
 from assistant.listening.spotter import CommandSpotter
 from assistant.settings import ListenSettings
 from assistant.vocabulary import load_vocabulary
-from tests import speech_samples as ss
+from harness import speech_samples as ss
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 STOP_MODEL = MODELS / "microwakeword-stop" / "stop.json"
@@ -141,7 +141,7 @@ def test_real_answers_in_a_stream_are_heard(
     trained on (before the classifier: yes 73%, no 44%)."""
     acted = per_clip(decoded, word)
     trained = WordModel(WORD_MODEL).train_speakers
-    speakers = [Path(file).name.split("_")[0] for file, _, _ in clip_rows(streams, word)]
+    speakers = [ss.speaker_of(file) for file, _, _ in clip_rows(streams, word)]
     unheard = [a for a, who in zip(acted, speakers, strict=True) if who not in trained]
     share = sum(word in a for a in acted) / len(acted)
     share_unheard = sum(word in a for a in unheard) / len(unheard)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from assistant.dialog import load_dialog
-from tests.room import Room
+from harness.room import Room
 
 
 def states(events: Path) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -14,6 +13,7 @@ from assistant.listening.spotter import CommandSpotter
 from assistant.ports import Heard
 from assistant.session import Command
 from assistant.vocabulary import load_vocabulary
+from tests.fakes import QuietRecognizer
 
 BLOCK_S = 0.1
 BLOCK = b"\0\0" * int(16000 * BLOCK_S)
@@ -43,18 +43,13 @@ class _Speech:
 
 
 @dataclass
-class ScriptedRecognizer:
+class ScriptedRecognizer(QuietRecognizer):
     """Hears `text` (final) on block `at_block`; notes every expect_command call."""
 
     text: str | None = None
     at_block: int = -1
     expected: list[tuple[int, bool]] = field(default_factory=list)
-    name: str = "scripted"
-    sample_rate: int = 16000
     _blocks: int = 0
-
-    def set_phrases(self, phrases: Sequence[str]) -> None:
-        pass
 
     def accept(self, pcm: bytes) -> list[Heard]:
         self._blocks += 1
@@ -62,12 +57,6 @@ class ScriptedRecognizer:
             return []
         t = self._blocks * BLOCK_S
         return [Heard(self.text, True, t - 0.4, t - 0.1)]
-
-    def flush(self) -> list[Heard]:
-        return []
-
-    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
-        return None
 
     def expect_command(self, likely: bool) -> None:
         self.expected.append((self._blocks, likely))

@@ -15,8 +15,7 @@ from assistant.listening.recognize_file import resample
 from assistant.listening.spotter import CommandSpotter
 from assistant.session import Command
 from assistant.vocabulary import load_vocabulary
-from tests.fakes import ManualClock
-from tests.test_listener_barge_in import ScriptedRecognizer
+from tests.fakes import ManualClock, QuietRecognizer
 
 RATE = 16000
 OUT_RATE = 44100
@@ -28,7 +27,7 @@ def test_echo_stats_come_every_interval_of_audio_and_once_at_the_end() -> None:
     events = EventLog(ManualClock())
     reference = EchoReference(RATE, keep_seconds=8.0)  # the test feeds faster than real time
     echo = EchoCanceller(reference)
-    listener = Listener(ScriptedRecognizer(), CommandSpotter(vocab, None), vocab,
+    listener = Listener(QuietRecognizer(), CommandSpotter(vocab, None), vocab,
                         queue.Queue[Command](), events, echo=echo, echo_stats_every_s=2.0)
     rng = np.random.default_rng(4)
     seconds, playing_s = 5.0, 3.0

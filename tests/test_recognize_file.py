@@ -18,7 +18,8 @@ from assistant.listening.recognize_file import (
 )
 from assistant.ports import Heard
 from assistant.vocabulary import load_vocabulary
-from tests import speech_samples as ss
+from harness import speech_samples as ss
+from tests.fakes import QuietRecognizer
 
 
 def write(path: Path, frames: np.ndarray, rate: int, width: int, channels: int) -> Path:
@@ -109,11 +110,8 @@ def test_a_partial_counts_alone_only_for_what_acts_on_it() -> None:
     assert [c["intent"] for c in commands_from(heard, vocab)] == ["stop"]
 
 
-class ScriptedRecognizer:
+class ScriptedRecognizer(QuietRecognizer):
     """Says `text` whenever a chunk holds a loud sample; records what it was fed."""
-
-    name = "scripted"
-    sample_rate = 16000
 
     def __init__(self) -> None:
         self.phrases: list[str] = []
@@ -129,15 +127,6 @@ class ScriptedRecognizer:
         if np.abs(x).max(initial=0) > 1000:
             return [Heard("stop", True, start, self.fed / self.sample_rate)]
         return []
-
-    def flush(self) -> list[Heard]:
-        return []
-
-    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
-        return None
-
-    def expect_command(self, likely: bool) -> None:
-        pass
 
 
 def test_the_file_is_fed_as_one_stream_in_chunks(tmp_path: Path) -> None:

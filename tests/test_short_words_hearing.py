@@ -4,7 +4,6 @@ test_hearing_streams.py and test_short_words.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.listening.hearing import Hearing, HearingEvent
@@ -13,36 +12,11 @@ from assistant.listening.spotter import CommandSpotter
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Heard
 from assistant.vocabulary import load_vocabulary
+from tests.fakes import ScriptedRecognizer
 
 RATE = 16000
 BLOCK = 1600
 """0.1 s."""
-
-
-@dataclass
-class ScriptedRecognizer:
-    """Reports `script[n]` after the n-th block."""
-
-    script: dict[int, list[Heard]]
-    name: str = "scripted"
-    sample_rate: int = RATE
-    _blocks: int = 0
-
-    def set_phrases(self, phrases: Sequence[str]) -> None:
-        pass
-
-    def accept(self, pcm: bytes) -> list[Heard]:
-        self._blocks += 1
-        return self.script.get(self._blocks, [])
-
-    def flush(self) -> list[Heard]:
-        return []
-
-    def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
-        return None
-
-    def expect_command(self, likely: bool) -> None:
-        pass
 
 
 @dataclass

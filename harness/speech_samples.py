@@ -133,6 +133,13 @@ def clips(folder: str, limit: int | None = None) -> list[Path]:
     return files
 
 
+def speaker_of(clip: str | Path, folder: str | None = None) -> str:
+    """The speaker id in a speech-commands file name: `SPEAKER_nohash_N.wav`, or
+    `WORD_SPEAKER_nohash_N.wav` in the `_unknown_` folder (whose names start with the word)."""
+    parts = Path(clip).stem.split("_")
+    return parts[1] if folder == "_unknown_" else parts[0]
+
+
 def synthesize(text: str, voice: str = "en-us", rate: int = 160, pitch: int = 50) -> Samples:
     """One utterance from espeak-ng as 16 kHz mono int16, silence trimmed, cached on disk."""
     key = hashlib.sha256(f"{voice}|{rate}|{pitch}|{text}".encode()).hexdigest()[:20]

@@ -1,43 +1,8 @@
-"""The soak run (`scripts/benchmark.py --soak MINUTES`): a whole evening's session in the room.
-
-The full routine at real speed (`--time-scale 1`) in the benchmark's private PulseAudio
-room, for MINUTES (default 20) or until the routine ends, whichever comes first.
-
-- A TV next door: ordinary speech plays all along as a second paplay stream, looped: the
-  LibriVox read speech of pocketsphinx-testdata, then the tests' ordinary sentences (Piper
-  joe and two espeak-ng voices; scripts/stream_metrics.py's "synthetic sentences"), 1 s
-  apart, scaled to TV_DBFS RMS over its speech (the room's null sink passes it as is,
-  so that is its level at the microphone).
-- Every 2-3 minutes (seeded; runs under 10 minutes shrink the gaps in proportion, at
-  least MIN_GAP_S) a real person says "stop": a dev clip, a different speaker each time,
-  at its recorded level (-31 to -7 dBFS over the word, median -21), preferring speakers
-  the short-word classifier never heard. In turn over the assistant's speech (once the
-  room has held its voice for TALK_FOR_S, then 0-0.5 s more) and in quiet (its voice
-  gone for QUIET_S, the TV talking on), never while a line is held. Once the session's
-  `stopped` state shows within STOP_WAIT_S, "resume" follows 3-5 s later, when the
-  assistant has finished its answer, in the simulated user's voice (Piper joe, about
-  -15 dBFS: there is no "resume" among the dev clips). No retries: a missed stop is
-  counted and nothing more is said; a missed resume is counted, then typed so the
-  session goes on (typing is no recognition).
-- RSS and CPU of the program and its recognizer's process (`benchmark.proc_usage`)
-  every USAGE_EVERY_S; "start" is the first sample from one minute in (a third of the
-  run when that is shorter), CPU the mean from there on.
-- The echo canceller's figures from the session's `echo_stats` events (every minute and
-  at the end): its reduction per minute, and the output underruns.
-
-Scoring. A voice `command` event is explained when it falls in a user window (a stop clip
-from its start to STOP_WAIT_S after its end, a "resume" likewise); in a window but not
-what was said, it is `misheard`. Every other voice command is a false activation; those
-within 3 s after the room held the assistant's voice (above TALKING_DBFS) are also
-self_triggers (the benchmark's name for commands heard in its own voice). A `barge_in`
-outside every user window is a false hold. A session halted by something nobody said is
-resumed by typing after HALT_GRACE_S, so one false activation costs one, not the rest of
-the run.
-"""
+"""The soak run in the room (described in bench/soak.py): the TV, the real people's
+"stop", the program followed through its events, and its CPU and memory."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -47,29 +12,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from benchmark import (
-    SR,
-    Launch,
-    RoomBench,
-    _going_on,
-    _json_default,
-    proc_usage,
-    room_bench,
-)
 from stream_metrics import speech_stream, synthetic_speech, trained_speakers, write_wav
 
 from assistant.listening.recognize_file import read_wav
-from tests import speech_samples as ss
-
-if TYPE_CHECKING:
-    from tests.room import Recording
-
-Event = dict[str, Any]
-Floats = npt.NDArray[np.float64]
+from bench.resources import proc_usage
+from bench.room_bench import Event, Launch, RoomBench, _going_on
+from harness import speech_samples as ss
+from harness.speech_samples import RATE as SR
 
 TV_DBFS = -38.0
 """The TV's speech level at the microphone (RMS over its speech): a TV next door."""
@@ -87,10 +40,6 @@ TALK_FOR_S = 1.0
 """A stop over speech comes once the assistant has been talking this long."""
 WAIT_FOR_MOMENT_S = 120.0
 USAGE_EVERY_S = 10.0
-TARGETS: dict[str, tuple[str, float]] = {
-    "stops_missed": ("==", 0), "self_triggers": ("==", 0), "false_activations": ("<=", 1),
-    "rss_growth_mb": ("<=", 10.0), "cpu_percent": ("<=", 25.0), "finished": ("==", 1),
-}
 
 
 def dbfs(rms: float) -> float:
@@ -127,7 +76,7 @@ class Television:
     """The TV: `wav` played into the room again and again, until `stop()`."""
 
     def __init__(self, bench: RoomBench, wav: Path) -> None:
-        from tests.room import SINK
+        from harness.room import SINK
 
         self.command = ["paplay", f"--device={SINK}", "--latency-msec=100", str(wav)]
         self.env = bench.room.env
@@ -171,7 +120,7 @@ def stop_clips(count: int, rng: random.Random) -> list[StopClip]:
     trained = trained_speakers()
     by_speaker: dict[str, Path] = {}
     for path in ss.clips("stop"):
-        by_speaker.setdefault(path.name.split("_")[0], path)
+        by_speaker.setdefault(ss.speaker_of(path), path)
     speakers = sorted(by_speaker)
     rng.shuffle(speakers)
     speakers.sort(key=lambda s: s in trained)  # stable: unheard first, each group shuffled
@@ -419,197 +368,3 @@ def run_soak(bench: RoomBench, minutes: float) -> tuple[Soak, Launch, UsageSampl
     soak.traceback = "Traceback" in run.live.stderr()
     tail.update()
     return soak, run, usage, tail
-
-
-# ----- the report ------------------------------------------------------------------------------
-
-
-def in_window(at: float | None, windows: list[tuple[float, float, str]]) -> str | None:
-    if at is None:
-        return None
-    return next((what for t0, t1, what in windows if t0 - 0.3 <= at <= t1), None)
-
-
-def assistant_talking(recording: Recording | None, at: float | None) -> bool:
-    """The room held the assistant's voice within 3 s before `at` (0.3 s windows)."""
-    if recording is None or at is None:
-        return False
-    x = recording.window(at - 3.0, at).astype(np.float64)
-    levels = window_dbfs(x, recording.sample_rate)
-    return bool(levels.size and levels.max() > TALKING_DBFS)
-
-
-def window_dbfs(x: npt.NDArray[np.float64], rate: int, seconds: float = 0.3) -> Floats:
-    """Levels of consecutive `seconds` windows (dBFS)."""
-    n = int(seconds * rate)
-    frames = x[: x.size // n * n].reshape(-1, n)
-    levels: Floats = 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9)
-    return levels
-
-
-def room_levels(recording: Recording | None) -> dict[str, float]:
-    """What the microphone heard over the run (0.3 s windows): its spread, and the
-    median of the windows above TALKING_DBFS (the assistant's voice, or the user's)."""
-    if recording is None or recording.samples.size == 0:
-        return {}
-    levels = window_dbfs(recording.samples.astype(np.float64), recording.sample_rate)
-    loud = levels[levels > TALKING_DBFS]
-    out = {f"p{q}": round(float(np.percentile(levels, q)), 1) for q in (10, 50, 90, 99)}
-    if loud.size:
-        out["talking_median"] = round(float(np.median(loud)), 1)
-    return out
-
-
-def tv_dbfs_before(soak: Soak, tv: npt.NDArray[np.float64] | None, at: float | None,
-                   ) -> float | None:
-    """The TV's loudest 0.3 s in the 2 s before `at` (dBFS): was it talking then?"""
-    starts = [t for t in soak.tv_starts if at is not None and t <= at]
-    if tv is None or at is None or not starts:
-        return None
-    end = int((at - starts[-1]) * SR)
-    if not 0 < end <= tv.size:
-        return None
-    return round(float(window_dbfs(tv[max(0, end - 2 * SR) : end], SR).max()), 1)
-
-
-def report(soak: Soak, run: Launch, usage: UsageSampler, tail: EventTail) -> dict[str, Any]:
-    events = tail.events
-    recording = run.monitor.recording
-    tv = (read_wav(soak.tv_wav, SR).astype(np.float64) / 32768
-          if soak.tv_wav is not None else None)
-    activations: list[Event] = []
-    misheard: list[Event] = []
-    for e in events:
-        if e["type"] != "command" or e.get("source") != "voice" or not e.get("intent"):
-            continue
-        at = run.clock.monotonic(float(e["t"]))
-        what = in_window(at, soak.windows)
-        row = {"t": e["t"], "intent": e["intent"], "phrase": e.get("phrase"),
-               "accepted": e.get("accepted")}
-        if what is None:
-            activations.append({**row, "self_trigger": assistant_talking(recording, at),
-                                "tv_dbfs": tv_dbfs_before(soak, tv, at)})
-        elif what != e["intent"]:
-            misheard.append({**row, "said": what})
-    holds = [e for e in events if e["type"] == "barge_in"
-             and in_window(run.clock.monotonic(float(e["t"])), soak.windows) is None]
-    start_after = min(60.0, soak.ran_s / 3)
-    steady = [s for s in usage.samples if s[0] >= start_after] or usage.samples[-1:]
-    echo = [e for e in events if e["type"] == "echo_stats"]
-    underruns = echo[-1]["underruns"] if echo else None
-    session_log = run.live.events_path.parent / "home" / "session.log"
-    log_lines = (session_log.read_text(errors="replace").lower().count("underrun")
-                 if session_log.exists() else None)
-    said = soak.trials
-    finished_ok = not soak.traceback and (
-        (soak.ended == "routine finished" and soak.exit_code == 0)
-        or (soak.ended == "time up" and soak.exit_code in (0, 130)))
-    rss_start = steady[0][2] if steady else None
-    rss_end = steady[-1][2] if steady else None
-    out: dict[str, Any] = {
-        "soak_minutes": soak.minutes,
-        "ran_s": round(soak.ran_s, 1),
-        "ended": soak.ended,
-        "exit_code": soak.exit_code,
-        "finished": finished_ok,
-        "stops_said": len(said),
-        "stops_over_speech": sum(1 for t in said if t.kind == "over_speech"),
-        "stops_in_quiet": sum(1 for t in said if t.kind == "quiet"),
-        "stops_missed": sum(1 for t in said if not t.stopped),
-        "resumes_said": sum(1 for t in said if t.stopped),
-        "resumes_missed": sum(1 for t in said if t.stopped and not t.resume.get("heard")),
-        "false_activations": len(activations),
-        "self_triggers": sum(1 for a in activations if a["self_trigger"]),
-        "false_holds": len(holds),
-        "misheard": len(misheard),
-        "halts_resumed_by_typing": len(soak.typed_resumes),
-        "rss_start_mb": None if rss_start is None else round(rss_start, 1),
-        "rss_end_mb": None if rss_end is None else round(rss_end, 1),
-        "rss_growth_mb": (None if rss_start is None or rss_end is None
-                          else round(rss_end - rss_start, 1)),
-        "cpu_percent": (round(float(np.mean([s[1] for s in steady])), 1) if steady else None),
-        "cpu_percent_whole_run": (round(float(np.mean([s[1] for s in usage.samples])), 1)
-                                  if usage.samples else None),
-        "underruns": underruns,
-        "underrun_lines_in_session_log": log_lines,
-        "echo_reduction_db": [
-            {"minute": round(float(e["t"]) / 60, 1), "reduction_db": e["reduction_db"],
-             "echo_s": e["echo_s"], "final": e["final"]} for e in echo],
-        "echo_resets": echo[-1]["resets"] if echo else None,
-        "tv": soak.tv,
-        "room_dbfs": room_levels(recording),
-        "trials": [{**t.__dict__, "started": round(t.started - run.launched_at, 1),
-                    "ended": round(t.ended - run.launched_at, 1),
-                    "resume": {**t.resume, "started": round(t.resume["started"]
-                                                             - run.launched_at, 1)}
-                    if t.resume else {}} for t in said],
-        "false_activation_events": activations,
-        "misheard_events": misheard,
-        "usage_samples": [[round(a, 1), round(c, 1), round(r, 1)] for a, c, r in usage.samples],
-        "usage_steady_from_s": round(start_after, 1),
-        "notes": soak.notes,
-    }
-    out["targets"] = {k: {"target": f"{op} {bound:g}", "pass": _passes(out[k], op, bound)}
-                      for k, (op, bound) in TARGETS.items()}
-    return out
-
-
-def _passes(value: float | None, op: str, bound: float) -> bool | None:
-    """`value` may be a bool (finished: 1 is true)."""
-    if value is None:
-        return None
-    v = float(value)
-    return {"==": v == bound, "<=": v <= bound, ">=": v >= bound}[op]
-
-
-def print_report(out: dict[str, Any]) -> None:
-    print(f"\nsoak: {out['soak_minutes']:g} min asked, ran {out['ran_s']:.0f} s, "
-          f"{out['ended']} (exit {out['exit_code']})")
-    for key in ("finished", "stops_said", "stops_over_speech", "stops_in_quiet", "stops_missed",
-                "resumes_said", "resumes_missed", "false_activations", "self_triggers",
-                "false_holds", "misheard", "halts_resumed_by_typing", "rss_start_mb",
-                "rss_end_mb", "rss_growth_mb", "cpu_percent", "cpu_percent_whole_run",
-                "underruns", "underrun_lines_in_session_log", "echo_resets"):
-        target = out["targets"].get(key)
-        verdict = ""
-        if target is not None:
-            result = {None: "-", True: "pass", False: "FAIL"}[target["pass"]]
-            verdict = f"  target {target['target']}: {result}"
-        print(f"  {key:<30} {out[key]!s:>10}{verdict}")
-    minutes = ", ".join(
-        f"{e['minute']:g}: {'-' if e['reduction_db'] is None else e['reduction_db']}"
-        for e in out["echo_reduction_db"])
-    print(f"  echo reduction dB by minute     {minutes or 'none reported'}")
-    tv = out["tv"]
-    print(f"  TV: {tv['dbfs']:g} dBFS RMS over its speech, a {tv['loop_s']:.0f} s loop played "
-          f"{tv.get('plays', 0)} times (from the start): {'; '.join(tv['sources'])}")
-    for e in out["false_activation_events"]:
-        print(f"  false activation at {e['t']:.0f} s: {e['intent']} ('{e['phrase']}')"
-              f"{', the assistant talking' if e['self_trigger'] else ''}; the TV's loudest "
-              f"in the 2 s before: {e['tv_dbfs']} dBFS")
-    print(f"  room (0.3 s windows, dBFS): {out['room_dbfs']}")
-    for note in out["notes"]:
-        print(f"  note: {note}")
-
-
-def main(args: argparse.Namespace) -> int:
-    """`benchmark.py --soak MINUTES`: run, print, and write --json if asked."""
-    import pytest
-
-    rng = random.Random(args.seed)
-    started = time.monotonic()
-    print(f"soak: {args.soak:g} minutes of the full routine in the room...", flush=True)
-    try:
-        with room_bench(args, rng) as bench:
-            soak, run, usage, tail = run_soak(bench, args.soak)
-            out = report(soak, run, usage, tail)
-    except pytest.skip.Exception as exc:  # Room.start: PulseAudio missing or not starting
-        print(f"no room, so no soak: {exc}")
-        return 2
-    out["elapsed_s"] = round(time.monotonic() - started, 1)
-    out["seed"] = args.seed
-    out["user_voice"] = args.user_voice.spec
-    print_report(out)
-    if args.json is not None:
-        args.json.write_text(json.dumps(out, indent=2, default=_json_default))
-    return 0

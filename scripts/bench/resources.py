@@ -1,0 +1,72 @@
+"""CPU and memory of the program and its recognizer's process, read from /proc.
+
+- cpu_percent / rss_mb: of the program's process, sampled from /proc while a paused
+  session listens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from pathlib import Path
+
+from bench.metric import Metric
+from bench.room_bench import Launch
+
+
+def proc_usage(pid: int, seconds: float) -> tuple[float, float, int]:
+    """CPU % of one core and peak RSS (MB) of `pid` and its children (the recognizer runs
+    in one) over `seconds`, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def family() -> list[int]:
+        kids = Path(f"/proc/{pid}/task/{pid}/children")
+        return [pid, *(int(c) for c in kids.read_text().split())] if kids.exists() else [pid]
+
+    def cpu(of: list[int]) -> dict[int, float]:
+        out = {}
+        for p in of:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+                out[p] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return out
+
+    def rss(of: list[int]) -> float:
+        total = 0.0
+        for p in of:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+        return total
+
+    pids = family()
+    c0, t0 = cpu(pids), time.monotonic()
+    peak, samples = rss(pids), 1
+    while time.monotonic() - t0 < seconds:
+        time.sleep(0.5)
+        peak, samples = max(peak, rss(pids)), samples + 1
+    c1 = cpu(pids)
+    used = sum(c1[p] - c0[p] for p in c1 if p in c0)
+    return 100 * used / (time.monotonic() - t0), peak, samples
+
+
+def engine_in_use(run: Launch) -> str:
+    """The engine the program says it listens with (its startup notice)."""
+    match = re.search(r"Listening with (\w+)", run.live.stderr())
+    return match.group(1) if match else "unknown"
+
+
+def usage_metrics(run: Launch, quick: bool, state: str | None) -> list[Metric]:
+    seconds = 5.0 if quick else 10.0
+    cpu, rss, samples = proc_usage(run.live.proc.pid, seconds)
+    engine = engine_in_use(run)
+    rss_target: tuple[str, float] | None = ("<=", 300.0) if engine == "pocketsphinx" else None
+    return [
+        Metric("cpu_percent", cpu, "%", ("<=", 25.0), samples,
+               f"one core = 100 %; {seconds:.0f} s quiet, {state}, listening"),
+        Metric("rss_mb", rss, "MB", rss_target, samples,
+               f"peak VmRSS, with the recognizer's process ({engine})"),
+    ]
