@@ -13,6 +13,11 @@ class AudioUnavailable(AssistantError):
     """No usable sound device or engine; the session falls back to text."""
 
 
+class EngineUnavailable(AudioUnavailable):
+    """A speech engine that loads in the background could not load: every line given to
+    it fails with this, so another engine can speak them instead."""
+
+
 class ModelMissing(AssistantError):
     """A recognizer model is not where it was looked for; says how to fetch it."""
 

@@ -35,8 +35,11 @@ class Heard:
 class Recognizer(Protocol):
     """A streaming speech recognizer fed 16-bit little-endian mono PCM."""
 
-    name: str
-    sample_rate: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sample_rate(self) -> int: ...
 
     def set_phrases(self, phrases: Sequence[str]) -> None:
         """Limit what can be heard to these phrases (plus rejection of anything else)."""

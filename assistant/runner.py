@@ -11,9 +11,12 @@ import queue
 from assistant.session import Command, Session
 
 
-def run_session(session: Session, inbox: queue.Queue[Command], poll_s: float = 0.02) -> None:
-    """Run until the session has finished and its last words have been spoken."""
-    session.begin()
+def run_session(session: Session, inbox: queue.Queue[Command], poll_s: float = 0.02,
+                begun: bool = False) -> None:
+    """Run until the session has finished and its last words have been spoken; `begun`:
+    the caller began it already (so its first line is heard while the listener loads)."""
+    if not begun:
+        session.begin()
     while not (session.finished and not session.voice.busy()):
         try:
             cmd: Command | None = inbox.get(timeout=poll_s)

@@ -25,8 +25,6 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from assistant.adapters.piper_tts import PiperRenderer
-from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
 from assistant.adapters.sounddevice_io import MicrophoneStream, find_device
 from assistant.errors import AudioUnavailable
 from assistant.settings import SpeechSettings
@@ -84,8 +82,7 @@ def wait_idle(voice: SpokenVoice) -> None:
 
 def test_silence_cuts_speech_off_within_50_ms(room: Room, voice: SpokenVoice) -> None:
     settings = voice.settings
-    assert isinstance(voice.renderer, PiperRenderer | Pyttsx3Renderer)
-    rendered = voice.renderer.render(LONG_LINE, settings.rate_wpm, settings.voice)
+    rendered = voice.renderer.submit(LONG_LINE, settings.rate_wpm, settings.voice).result(60)
     audio = resample(rendered.audio, rendered.sample_rate, voice.player.sample_rate)
     cut_points = loud_positions(audio * voice.gain, voice.player.sample_rate, 2 * TRIALS, 2.0)
 

@@ -10,11 +10,19 @@ Piper synthesizes one chunk per sentence; we join them with a short silence so t
 guidance breathes between sentences. Piper's own `PiperVoice.load` gives onnxruntime
 default session options (a thread per core), which would compete with listening on a
 2-core machine, so the voice is built here from its dataclass fields with one thread.
+
+The model loads on the renderer's own thread (about 0.4 s, more on a busy machine), so a
+session whose first line is in the disk cache speaks it without waiting for the load.
+A load that fails fails every line with `EngineUnavailable`, for the caller to speak
+them with another engine.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
+import importlib.util
 import json
 import queue
 import threading
@@ -25,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import AudioUnavailable
+from assistant.errors import AudioUnavailable, EngineUnavailable
 from assistant.speech.audio_out import FloatAudio, Rendered, trim
 from assistant.speech.render_jobs import fulfil
 from assistant.speech.voice_names import UnknownVoice
@@ -51,6 +59,17 @@ THREADS = 1
 """onnxruntime threads: joe renders at a tenth of real time on one, and listening needs
 the other core."""
 
+# Memory. onnxruntime keeps what a line's activations needed: its arena grows to the
+# longest line rendered and glibc keeps the pages freed outside it. Measured (Piper
+# alone, the 12 longest routine lines twice): 139 MB loaded, 396 MB after them; with the
+# three settings below 139 MB after (172 MB at the peak) for about the same render time.
+# Each alone helps little (after: no memory pattern 346, arena shrinkage 245, malloc_trim
+# 401; shrinkage with trim 155). Splitting lines at commas gave 272 and changes prosody.
+MEMORY_PATTERN = False
+"""onnxruntime's planned buffers, sized by the longest input seen, and never given back."""
+SHRINK_ARENA = "cpu:0"
+"""Run option: the CPU arena returns what a run took beyond its initial chunk."""
+
 
 def voice_name(spec: str | None) -> str:
     """The Piper voice in `piper:NAME` (or a bare NAME); the default voice for None."""
@@ -61,6 +80,18 @@ def voice_name(spec: str | None) -> str:
 
 def is_known(spec: str) -> bool:
     return voice_name(spec) in VOICES
+
+
+def missing(name: str) -> str | None:
+    """The first of piper and the voice's package that is not there, found without
+    importing them (importing piper imports onnxruntime: a quarter of a second)."""
+    for module in ("piper", VOICES[name]):
+        try:
+            if importlib.util.find_spec(module) is None:
+                return module
+        except (ImportError, ValueError):
+            return module
+    return None
 
 
 def installed(name: str) -> bool:
@@ -91,36 +122,84 @@ def _load(name: str) -> Any:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = THREADS
         options.inter_op_num_threads = 1
+        options.enable_mem_pattern = MEMORY_PATTERN
         with open(package.config_path(), encoding="utf-8") as config_file:
             config = PiperConfig.from_dict(json.load(config_file))
         session = onnxruntime.InferenceSession(
             str(package.model_path()), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        return PiperVoice(session=session, config=config)
+        run_options = onnxruntime.RunOptions()
+        run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", SHRINK_ARENA)
+        return PiperVoice(session=_ShrinkingSession(session, run_options), config=config)
     except Exception as error:  # ImportError, OSError, onnxruntime's own errors
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise AudioUnavailable(f"{PREFIX}{name}: {reason}") from error
+
+
+class _ShrinkingSession:
+    """The InferenceSession as PiperVoice calls it (`run(None, inputs)`), with our run
+    options (arena shrinkage) on every run."""
+
+    def __init__(self, session: Any, run_options: Any) -> None:
+        self._session = session
+        self._run_options = run_options
+
+    def run(self, output_names: Any, inputs: Any) -> Any:
+        return self._session.run(output_names, inputs, self._run_options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+def _give_back_freed_memory() -> None:
+    """glibc's malloc_trim: pages freed by a render go back to the system (elsewhere
+    there is no such call, and nothing to do)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 
 
 class PiperRenderer:
     """Renders lines in the background with one Piper voice; `submit` returns at once
     with a Future, and futures complete in the order submitted.
 
-    The model loads in the constructor (about 0.4 s), so a missing package is known
-    before a session relies on it.
+    The constructor only checks that the packages are there (AudioUnavailable if not);
+    the model loads first thing on the renderer's thread (see the module docstring).
     """
 
     def __init__(self, voice: str | None = None) -> None:
         self.name = voice_name(voice)
         if self.name not in VOICES:
             raise UnknownVoice(voice or self.name)
-        self._voice = _load(self.name)
-        self.sample_rate = int(self._voice.config.sample_rate)
+        absent = missing(self.name)
+        if absent is not None:
+            raise AudioUnavailable(f"{self.spec}: No module named {absent}")
+        self._voice: Any = None
+        self._load_error: AudioUnavailable | None = None
+        self._loading = threading.Lock()
         self._jobs: queue.Queue[tuple[Callable[[], Rendered], Future[Rendered]] | None] = (
             queue.Queue()
         )
         self._thread = threading.Thread(target=self._work, name="piper", daemon=True)
         self._thread.start()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model has been loaded (tests, the benchmark's timeline)."""
+        return self._voice is not None
+
+    @property
+    def sample_rate(self) -> int:
+        """The voice's rate (loads the model, on the calling thread, if not yet loaded)."""
+        return int(self._loaded_voice().config.sample_rate)
 
     @property
     def spec(self) -> str:
@@ -143,23 +222,27 @@ class PiperRenderer:
 
     def render_now(self, text: str, rate_wpm: int) -> Rendered:
         """Render on the calling thread (the renderer's own thread, or a benchmark)."""
+        voice = self._loaded_voice()
+        rate = int(voice.config.sample_rate)
         if not text.strip():
-            return Rendered(np.zeros(0, dtype=np.float32), self.sample_rate)
+            return Rendered(np.zeros(0, dtype=np.float32), rate)
         from piper import SynthesisConfig
 
         config = SynthesisConfig(length_scale=length_scale(rate_wpm), volume=PEAK)
-        pause = np.zeros(round(SENTENCE_PAUSE_S * self.sample_rate), dtype=np.float32)
+        pause = np.zeros(round(SENTENCE_PAUSE_S * rate), dtype=np.float32)
         parts: list[FloatAudio] = []
-        for chunk in self._voice.synthesize(text, syn_config=config):
+        for chunk in voice.synthesize(text, syn_config=config):
             sentence = trim(np.asarray(chunk.audio_float_array, dtype=np.float32),
-                            self.sample_rate)
+                            rate)
             if len(sentence):
                 parts.extend((pause, sentence) if parts else (sentence,))
         audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        return Rendered(audio, self.sample_rate)
+        _give_back_freed_memory()
+        return Rendered(audio, rate)
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Drop what is queued, let the line being rendered finish, and end the thread.
+        """Drop what is queued, let the line being rendered (or the model being loaded)
+        finish, and end the thread.
         An onnxruntime run still going when the interpreter exits aborts the process
         ("terminate called", SIGABRT): Ctrl-C in a session ended that way."""
         while True:
@@ -173,7 +256,22 @@ class PiperRenderer:
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=timeout_s)
 
+    def _loaded_voice(self) -> Any:
+        """The PiperVoice, loaded on first use; EngineUnavailable (for every line) when
+        it could not be loaded."""
+        with self._loading:
+            if self._voice is None and self._load_error is None:
+                try:
+                    self._voice = _load(self.name)
+                except AudioUnavailable as error:
+                    self._load_error = error
+            if self._load_error is not None:
+                raise EngineUnavailable(str(self._load_error)) from self._load_error
+            return self._voice
+
     def _work(self) -> None:
+        with contextlib.suppress(AudioUnavailable):  # each line raises a failure again
+            self._loaded_voice()  # loaded before the first line arrives
         while True:
             item = self._jobs.get()
             if item is None:

@@ -76,19 +76,48 @@ def _serve(conn: Connection, settings: ListenSettings, env_model: Path | None) -
 class RecognizerProcess:
     """A Recognizer whose engine runs in a child process; see the module docstring."""
 
-    def __init__(self, settings: ListenSettings, env_model: Path | None) -> None:
+    def __init__(self, settings: ListenSettings, env_model: Path | None,
+                 wait: bool = True) -> None:
+        """`wait=False` returns as soon as the child is started, so its model loads while
+        the caller does other things (a session speaks its first line meanwhile); the
+        first use of `name` or `sample_rate`, or `wait_ready()`, waits for it."""
         ours, theirs = socket.socketpair()
         with theirs:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", __name__], stdin=theirs.fileno(), stdout=subprocess.DEVNULL
             )
         self._conn = Connection(ours.detach())
+        self._ready: tuple[str, int] | None = None
         try:
             self._conn.send((settings, env_model))
-            self.name, self.sample_rate = self._answer(_START_TIMEOUT_S, "ready")
+        except BaseException:
+            self.close()
+            raise
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Block until the child has loaded its engine; its error if it could not."""
+        if self._ready is not None:
+            return
+        try:
+            name, rate = self._answer(_START_TIMEOUT_S, "ready")
         except BaseException:  # Ctrl-C while it loads, too: no process left behind
             self.close()
             raise
+        self._ready = (str(name), int(rate))
+
+    @property
+    def name(self) -> str:
+        self.wait_ready()
+        assert self._ready is not None
+        return self._ready[0]
+
+    @property
+    def sample_rate(self) -> int:
+        self.wait_ready()
+        assert self._ready is not None
+        return self._ready[1]
 
     def _answer(self, timeout_s: float, expected: str = "ok") -> Any:
         try:

@@ -5,13 +5,15 @@ memory (bench/resources.py), then the self-trigger runs and the first-word launc
 - first_word_s: launch of the program to its first sound in the room (the worst of
   every launch, each with an empty speech cache). first_word_cold_s / first_word_warm_s:
   the quick routine launched with an empty render cache, then again with the cache the
-  first launch left (the same home folder): the worst of each kind.
+  first launch left (copied into a fresh home folder, so the first line is the same, not
+  the offer to resume the interrupted first launch): the worst of each kind.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import time
 from collections.abc import Callable
 
@@ -50,12 +52,18 @@ def read_alone(bench: RoomBench, run: Launch, cap_s: float) -> str:
 
 def first_word_metrics(bench: RoomBench, quick: bool) -> list[Metric]:
     """Launch to first sound with an empty speech cache, then again with the cache the
-    first launch filled (the same home folder, so the same first line)."""
+    first launch filled. The second launch gets a fresh memory folder holding only that
+    cache, so it has the same first line: in the first launch's own folder it would open
+    with "your last session stopped at step 1..." (the first launch was interrupted), a
+    line never rendered before."""
     cold: list[float] = []
     warm: list[float] = []
     for attempt in range(2 if quick else 4):
-        home = seeded_home(bench.folder / f"first-word-{attempt}")
-        for into in (cold, warm):
+        cold_home = seeded_home(bench.folder / f"first-word-{attempt}")
+        warm_home = seeded_home(bench.folder / f"first-word-{attempt}-warm")
+        for into, home in ((cold, cold_home), (warm, warm_home)):
+            if into is warm and (cold_home / "speech-cache").is_dir():
+                shutil.copytree(cold_home / "speech-cache", warm_home / "speech-cache")
             run = bench.launch("--routine", "quick", "--mode", "self", home=home)
             try:
                 bench.wait_talking(run, 20.0)
