@@ -106,10 +106,15 @@ def _start_recognizer(
     listen: ListenSettings, options: RunOptions, stack: ExitStack
 ) -> RecognizerProcess:
     """The recognizer's process, started first: its model loads (0.6 s) on the other core
-    while the voice opens, instead of after it."""
+    while the voice opens, instead of after it. ModelMissing (a model that is not there,
+    or not one) is raised here, before a session is begun and remembered."""
+    from assistant.listening.engines import choose_engine
     from assistant.listening.recognizer_process import RecognizerProcess
 
-    recognizer = RecognizerProcess(listen, options.env_model, wait=False)
+    # A vosk model is only known to be one once loaded: wait for it, so that a bad one
+    # stops us before any session. pocketsphinx's own model is inside its wheel.
+    embedded = choose_engine(listen, options.env_model).name == "pocketsphinx"
+    recognizer = RecognizerProcess(listen, options.env_model, wait=not embedded)
     stack.callback(recognizer.close)
     return recognizer
 
