@@ -48,7 +48,7 @@ from bench.metric import Metric, fmt, json_default  # noqa: E402
 from bench.streams import stream_phase, stream_table  # noqa: E402
 from stream_metrics import StreamReport  # noqa: E402
 
-from harness import speech_samples as ss  # noqa: E402
+from tests.harness import speech_samples as ss  # noqa: E402
 
 # ----- putting it together ---------------------------------------------------------------
 
@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("espeak-ng is needed to synthesize voices (apt-get install espeak-ng)",
               file=sys.stderr)
         return 2
-    from harness.live_session import ESPEAK_USER_VOICE, USER_VOICE
+    from tests.harness.live_session import ESPEAK_USER_VOICE, USER_VOICE
 
     args.user_voice = args.user_voice or USER_VOICE
     if args.user_voice.engine == "piper" and (missing := ss.piper_missing(args.user_voice.voice)):

@@ -196,7 +196,7 @@ def trained_speakers() -> frozenset[str]:
 def score_unheard(score: WordScore, rows: Sequence[ClipRow], detections: Sequence[Detection],
                   trained: frozenset[str]) -> WordScore:
     """`score` with the share acted over the clips of speakers never trained on."""
-    from harness.speech_samples import speaker_of
+    from tests.harness.speech_samples import speaker_of
 
     unheard = [r for r in rows if speaker_of(r.file, r.word) not in trained]
     if not trained or not unheard or score.acted is None:
@@ -315,7 +315,7 @@ def synthetic_speech(kind: str, out: Path) -> float | None:
     in an espeak-ng voice unlike the assistant's), as one stream like `speech_stream`;
     the seconds of speech, or None when no synthesizer is here."""
     from assistant.routines import builtin_names, load_routine
-    from harness import speech_samples as ss
+    from tests.harness import speech_samples as ss
 
     if shutil.which("espeak-ng") is None:
         return None

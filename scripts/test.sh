@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev || exit 1
-.venv/bin/ruff check assistant harness scripts tests || exit 1
+.venv/bin/ruff check assistant scripts tests || exit 1
 .venv/bin/mypy || exit 1
 .venv/bin/python -m pytest "$@"
 status=$?

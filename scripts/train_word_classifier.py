@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
 from assistant.adapters.speech_embedding import SpeechEmbedding  # noqa: E402
 from assistant.listening.recognize_file import read_wav  # noqa: E402
 from assistant.listening.short_words import OTHER, STEP_S, TAUGHT, pooled  # noqa: E402
-from harness import speech_samples as ss  # noqa: E402
+from tests.harness import speech_samples as ss  # noqa: E402
 
 CLASSES = ("stop", "yes", "no", "go", OTHER)
 WORDS = {"stop": "stop", "yes": "yes", "no": "no", "go": "go"}

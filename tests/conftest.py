@@ -16,7 +16,7 @@ import pytest
 from assistant.memory import Memory
 from assistant.safety import load_screening
 
-pytest_plugins = ["harness.room"]
+pytest_plugins = ["tests.harness.room"]
 
 
 def seed_home(folder: Path) -> Path:

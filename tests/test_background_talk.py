@@ -21,7 +21,7 @@ from assistant.listening.engines import open_recognizer, open_short_words, open_
 from assistant.listening.recognize_file import read_wav, recognize_file
 from assistant.settings import ListenSettings
 from assistant.vocabulary import load_vocabulary
-from harness import speech_samples as ss
+from tests.harness import speech_samples as ss
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 SETTINGS = ListenSettings(engine="pocketsphinx",

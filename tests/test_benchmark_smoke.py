@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from harness.speech_samples import require_espeak
+from tests.harness.speech_samples import require_espeak
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "benchmark.py"

@@ -27,9 +27,9 @@ from assistant.listening.engines import EngineChoice
 from assistant.ports import Heard
 from assistant.settings import CheckSettings
 from assistant.vocabulary import load_vocabulary
-from harness.room import Room
-from harness.speech_samples import RATE, require_espeak, synthesize
 from tests.fakes import QuietRecognizer
+from tests.harness.room import Room
+from tests.harness.speech_samples import RATE, require_espeak, synthesize
 
 DIALOG = load_dialog()
 FAST = CheckSettings(listen_s=0.6, answer_timeout_s=0.6, after_prompt_s=0.0, heard_wait_s=0.1)

@@ -13,7 +13,7 @@ from assistant.adapters.sounddevice_io import list_devices
 from assistant.cli import cli
 from assistant.config_file import CONFIG_NAME, load_config
 from assistant.dialog import load_dialog
-from harness.room import Room
+from tests.harness.room import Room
 
 DIALOG = load_dialog()
 PROGRAM = [sys.executable, "-m", "assistant"]

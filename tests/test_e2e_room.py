@@ -17,10 +17,10 @@ import pytest
 from assistant.listening.echo_replay import replay
 from assistant.speech.render_cache import CachedRenderer
 from assistant.vocabulary import load_vocabulary
-from harness import speech_samples as ss
-from harness.live_session import LiveSession
-from harness.room import Recorder, Room
-from harness.speech_samples import require_espeak
+from tests.harness import speech_samples as ss
+from tests.harness.live_session import LiveSession
+from tests.harness.room import Recorder, Room
+from tests.harness.speech_samples import require_espeak
 
 
 @pytest.fixture(autouse=True)

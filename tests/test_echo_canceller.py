@@ -24,7 +24,7 @@ from assistant.listening.echo_capture import EchoCaptureWriter
 from assistant.listening.recognize_file import commands_from
 from assistant.listening.recognize_file import resample as fft_resample
 from assistant.speech.audio_out import resample
-from harness.speech_samples import require_espeak, synthesize
+from tests.harness.speech_samples import require_espeak, synthesize
 
 Floats = npt.NDArray[np.float64]
 RATE = 16000

@@ -20,8 +20,8 @@ from assistant.adapters.sounddevice_io import MicrophoneStream
 from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.settings import SpeechSettings
 from assistant.speech.spoken_voice import SpokenVoice, open_spoken_voice
-from harness.room import Room
-from harness.speech_samples import require_espeak
+from tests.harness.room import Room
+from tests.harness.speech_samples import require_espeak
 
 LINES = (
     "Now slide both thumbs slowly along the arch of the foot, from the heel toward the "

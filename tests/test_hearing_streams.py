@@ -36,7 +36,7 @@ from assistant.listening.short_words import WordModel
 from assistant.listening.spotter import CommandSpotter
 from assistant.settings import ListenSettings
 from assistant.vocabulary import load_vocabulary
-from harness import speech_samples as ss
+from tests.harness import speech_samples as ss
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 STOP_MODEL = MODELS / "microwakeword-stop" / "stop.json"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from assistant.dialog import load_dialog
-from harness.room import Room
+from tests.harness.room import Room
 
 
 def states(events: Path) -> list[str]:

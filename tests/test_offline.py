@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 
 from assistant.dialog import load_dialog
-from harness.live_session import LiveSession
-from harness.room import Room
-from harness.speech_samples import RATE, require_espeak, synthesize
+from tests.harness.live_session import LiveSession
+from tests.harness.room import Room
+from tests.harness.speech_samples import RATE, require_espeak, synthesize
 
 GUARD = Path(__file__).parent / "offline_guard"
 PROGRAM = [sys.executable, "-m", "assistant"]

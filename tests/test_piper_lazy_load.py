@@ -22,7 +22,7 @@ from assistant.settings import SpeechSettings
 from assistant.speech.audio_out import Rendered, write_wav
 from assistant.speech.render_cache import CachedRenderer
 from assistant.speech.renderers import open_renderer
-from harness.speech_samples import require_piper
+from tests.harness.speech_samples import require_piper
 
 LINE = "Welcome. Rest your hands on the foot for a moment."
 

@@ -13,7 +13,7 @@ from assistant.adapters import piper_tts
 from assistant.adapters.piper_tts import PiperRenderer
 from assistant.speech.audio_out import Rendered
 from assistant.speech.voice_names import UnknownVoice
-from harness.speech_samples import require_piper
+from tests.harness.speech_samples import require_piper
 
 LINE = "Slide both thumbs slowly along the arch of the foot, from the heel toward the toes."
 

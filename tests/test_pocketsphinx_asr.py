@@ -23,7 +23,7 @@ from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.listening.recognize_file import read_wav
 from assistant.ports import Heard
 from assistant.vocabulary import Vocabulary, load_vocabulary
-from harness import speech_samples as ss
+from tests.harness import speech_samples as ss
 
 STOP_CLIPS = 30
 STOP_RECALL_MIN = 0.40

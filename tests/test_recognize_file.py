@@ -18,8 +18,8 @@ from assistant.listening.recognize_file import (
 )
 from assistant.ports import Heard
 from assistant.vocabulary import load_vocabulary
-from harness import speech_samples as ss
 from tests.fakes import QuietRecognizer
+from tests.harness import speech_samples as ss
 
 
 def write(path: Path, frames: np.ndarray, rate: int, width: int, channels: int) -> Path:

@@ -15,7 +15,7 @@ import pytest
 from assistant.errors import AssistantError
 from assistant.listening.recognizer_process import RecognizerProcess
 from assistant.settings import ListenSettings
-from harness import speech_samples as ss
+from tests.harness import speech_samples as ss
 
 P99_TICK_GAP_S = 0.015
 MAX_TICK_GAP_S = 0.1

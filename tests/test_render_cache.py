@@ -14,7 +14,7 @@ import pytest
 
 from assistant.speech.audio_out import ClosableRenderer, Rendered
 from assistant.speech.render_cache import CachedRenderer
-from harness.speech_samples import require_piper
+from tests.harness.speech_samples import require_piper
 
 LINE = "Small thumb circles on your sole, from the heel up to the base of each toe."
 

@@ -29,8 +29,8 @@ from assistant.screen.view import SEPARATOR, hint, render
 from assistant.session_screening import ResumeOffer
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings
 from assistant.vocabulary import load_vocabulary
-from harness.room import Room
 from tests.fakes import Harness, make_session
+from tests.harness.room import Room
 
 DIALOG = load_dialog()
 VOCABULARY = load_vocabulary()

@@ -12,7 +12,7 @@ import pytest
 from assistant.errors import ModelMissing
 from assistant.listening.recognize_file import read_wav
 from assistant.listening.short_words import OTHER, ShortWords, WordModel
-from harness import speech_samples as ss
+from tests.harness import speech_samples as ss
 
 WORD_MODEL = Path(__file__).resolve().parents[1] / "models" / "word-classifier" / "weights.npz"
 BAR = 0.5

@@ -18,7 +18,7 @@ from uuid import uuid4
 
 import pytest
 
-from harness.speech_samples import require_espeak, require_shared
+from tests.harness.speech_samples import require_espeak, require_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "benchmark.py"

@@ -21,7 +21,7 @@ from assistant.routines import builtin_names, load_routine
 from assistant.safety import load_screening
 from assistant.settings import Mode
 from assistant.speech.audio_out import ClosableRenderer, Rendered
-from harness.speech_samples import require_piper
+from tests.harness.speech_samples import require_piper
 
 RATE_WPM = 150
 MODES: tuple[Mode, ...] = ("self", "partner")

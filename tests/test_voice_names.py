@@ -21,8 +21,8 @@ from assistant.memory import Memory
 from assistant.speech.render_cache import CachedRenderer
 from assistant.speech.voice_choice import check_voice, installed_voice
 from assistant.speech.voice_names import UnknownVoice, parse_voice
-from harness.room import Room
-from harness.speech_samples import require_piper
+from tests.harness.room import Room
+from tests.harness.speech_samples import require_piper
 
 PROGRAM = [sys.executable, "-m", "assistant"]
 QUICK = ["start", "--routine", "quick", "--plain", "--time-scale", "0.01"]

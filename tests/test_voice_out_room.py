@@ -31,7 +31,7 @@ from assistant.settings import SpeechSettings
 from assistant.speech.audio_out import FloatAudio, resample
 from assistant.speech.say_command import say_text
 from assistant.speech.spoken_voice import SpokenVoice, open_spoken_voice
-from harness.room import Recording, Room
+from tests.harness.room import Recording, Room
 
 LONG_LINE = (
     "Now slide both thumbs slowly along the arch of the foot, from the heel toward the "

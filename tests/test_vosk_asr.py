@@ -13,7 +13,7 @@ from assistant.listening.engines import find_vosk_model
 from assistant.listening.recognize_file import commands_from
 from assistant.ports import Heard
 from assistant.vocabulary import load_vocabulary
-from harness import speech_samples as ss
+from tests.harness import speech_samples as ss
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 NO_MODEL = "no vosk model in models/ (run massage-assistant download-model)"

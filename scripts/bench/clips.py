@@ -13,7 +13,7 @@ flattered it: real "stop" 59.5 % then, about 28 % in the -50 dBFS floor of that 
   synthesized share (both families); `accuracy_espeak` and `accuracy_piper` are the same
   mean per voice family (`accuracy_espeak` is the same clips as `accuracy` before Piper
   was added); `accuracy_stop_real` is the real "stop" clips. Piper's synthesis is not
-  seedable: each clip's first synthesis is cached and reused (harness/speech_samples.py).
+  seedable: each clip's first synthesis is cached and reused (tests/harness/speech_samples.py).
   Each clip is one stream with 0.5 s of quiet (or of the same noise) before and after,
   so the endpointer sees an utterance begin and end; the recognizer listens for what
   a session listens for where that command is valid: a running massage's commands,
@@ -53,8 +53,8 @@ from assistant.ports import Heard, Recognizer
 from assistant.settings import ListenSettings
 from assistant.vocabulary import Vocabulary, load_vocabulary, normalize
 from bench.metric import Metric
-from harness import speech_samples as ss
-from harness.speech_samples import RATE as SR
+from tests.harness import speech_samples as ss
+from tests.harness.speech_samples import RATE as SR
 
 Samples = npt.NDArray[np.int16]
 

@@ -13,7 +13,7 @@ simulated user speaks into the same room; everything is timed on the room's reco
 
 How the latencies are measured, and how far they can be off:
 - Both ends of a latency are found in the same recording, so the difference is in
-  sample indices and the room's timebase (harness/room.py) drops out.
+  sample indices and the room's timebase (tests/harness/room.py) drops out.
 - The end of the user's word: the exact samples the user played (its voice, trimmed of
   silence) are resampled to the room's rate and located in the recording by normalized
   cross-correlation around the time paplay was started; end = match + clip length.
@@ -74,11 +74,11 @@ from bench.room_bench import (
     state_of,
     user_word_end,
 )
-from harness import speech_samples as ss
-from harness.speech_samples import RATE as SR
+from tests.harness import speech_samples as ss
+from tests.harness.speech_samples import RATE as SR
 
 if TYPE_CHECKING:
-    from harness.room import Recording
+    from tests.harness.room import Recording
 
 GIVE_UP_AFTER = 4
 """Trials missed in a row, with none heard yet, before a live phase gives up (time)."""

@@ -1,5 +1,5 @@
-"""The live half's means: a private room (harness/room.py), the real program launched in it
-(harness/live_session.py) with a simulated user, the program's clock mapped to the room's,
+"""The live half's means: a private room (tests/harness/room.py), the real program launched in it
+(tests/harness/live_session.py) with a simulated user, the program's clock mapped to the room's,
 and where things are in the room's recording (the timebase is described in
 bench/latencies.py)."""
 
@@ -26,12 +26,12 @@ import numpy.typing as npt
 
 from assistant.listening.recognize_file import resample
 from bench.interrupt import signals_held
-from harness import speech_samples as ss
-from harness.speech_samples import RATE as SR
+from tests.harness import speech_samples as ss
+from tests.harness.speech_samples import RATE as SR
 
 if TYPE_CHECKING:
-    from harness.live_session import LiveSession
-    from harness.room import Recorder, Recording
+    from tests.harness.live_session import LiveSession
+    from tests.harness.room import Recorder, Recording
 
 Floats = npt.NDArray[np.float64]
 Event = dict[str, Any]
@@ -96,8 +96,8 @@ class RoomBench:
     """The live half: owns a Room; every program it starts is killed on the way out."""
 
     def __init__(self, args: argparse.Namespace, folder: Path, rng: random.Random) -> None:
-        from harness.live_session import USER_VOICE
-        from harness.room import Room
+        from tests.harness.live_session import USER_VOICE
+        from tests.harness.room import Room
 
         self.args = args
         self.user: ss.Speaker = args.user_voice or USER_VOICE
@@ -122,7 +122,7 @@ class RoomBench:
     def launch(self, *args: str, home: Path | None = None) -> Launch:
         """A fresh program; `home` shares a memory folder (and so the speech cache) with
         another launch, else each launch has its own, fresh one."""
-        from harness.live_session import LiveSession
+        from tests.harness.live_session import LiveSession
 
         self._count += 1
         folder = self.folder / f"run{self._count}"
@@ -160,7 +160,7 @@ class RoomBench:
     def user_audio(self, text: str) -> npt.NDArray[np.float32]:
         """Exactly what LiveSession.say plays for `text` (16 kHz float), in the tests'
         user voice unless --user-voice asks for another simulated user."""
-        from harness.live_session import user_audio
+        from tests.harness.live_session import user_audio
 
         return user_audio(text, self.user)
 
@@ -209,7 +209,7 @@ class RoomBench:
         """Until the room has been quiet for `quiet_s`. Not LiveSession.wait_quiet: that
         takes an RMS of exactly 0 for "not enough audio yet", but the null sink's
         silence is exactly 0, so it waits forever once the assistant is silent."""
-        from harness.room import RATE
+        from tests.harness.room import RATE
 
         need = int(quiet_s * RATE) * 2
         deadline = time.monotonic() + timeout_s
@@ -304,7 +304,7 @@ def room_bench(args: argparse.Namespace, rng: random.Random) -> Iterator[RoomBen
 
 def peek(recorder: Recorder) -> Recording:
     """What a still-running Recorder has so far, as a Recording (same timebase rule)."""
-    from harness.room import RATE, Recording
+    from tests.harness.room import RATE, Recording
 
     with recorder._lock:
         chunks = list(recorder._chunks)

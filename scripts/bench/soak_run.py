@@ -21,8 +21,8 @@ from stream_metrics import speech_stream, synthetic_speech, trained_speakers, wr
 from assistant.listening.recognize_file import read_wav
 from bench.resources import proc_usage
 from bench.room_bench import Event, Launch, RoomBench, _going_on
-from harness import speech_samples as ss
-from harness.speech_samples import RATE as SR
+from tests.harness import speech_samples as ss
+from tests.harness.speech_samples import RATE as SR
 
 TV_DBFS = -38.0
 """The TV's speech level at the microphone (RMS over its speech): a TV next door."""
@@ -76,7 +76,7 @@ class Television:
     """The TV: `wav` played into the room again and again, until `stop()`."""
 
     def __init__(self, bench: RoomBench, wav: Path) -> None:
-        from harness.room import SINK
+        from tests.harness.room import SINK
 
         self.command = ["paplay", f"--device={SINK}", "--latency-msec=100", str(wav)]
         self.env = bench.room.env

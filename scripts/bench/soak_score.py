@@ -12,10 +12,10 @@ import numpy.typing as npt
 from assistant.listening.recognize_file import read_wav
 from bench.room_bench import Event, Floats, Launch
 from bench.soak_run import TALKING_DBFS, EventTail, Soak, UsageSampler
-from harness.speech_samples import RATE as SR
+from tests.harness.speech_samples import RATE as SR
 
 if TYPE_CHECKING:
-    from harness.room import Recording
+    from tests.harness.room import Recording
 
 
 TARGETS: dict[str, tuple[str, float]] = {

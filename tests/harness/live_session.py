@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from harness.room import RATE as ROOM_RATE
-from harness.room import Recorder, Room
-from harness.speech_samples import RATE, Speaker, require_speaker, speak
+from tests.harness.room import RATE as ROOM_RATE
+from tests.harness.room import Recorder, Room
+from tests.harness.speech_samples import RATE, Speaker, require_speaker, speak
 
 Event = dict[str, Any]
 USER_VOICE = Speaker.piper(length_scale=1.0)

@@ -7,6 +7,7 @@
 - `live_session`: the real `massage-assistant start` run in the room, with a simulated
   user speaking into it.
 
-Imported from the project root, like `tests` (pytest and the scripts put it on sys.path);
-it is left out of the installed package.
+It lives inside the `tests` package so that the project's top level stays as it is
+(`tests.harness`: the scripts import it from the project root, as pytest does); it is
+left out of the installed package. The benchmark imports the harness, never a test file.
 """
