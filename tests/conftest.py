@@ -1,4 +1,4 @@
-"""Shared fixtures. The virtual room lives in harness/room.py.
+"""Shared fixtures. The virtual room lives in tests/harness/room.py.
 
 No test touches the real user's data: every test gets its own memory folder
 (MASSAGE_ASSISTANT_HOME), with the safety questions already answered "no" (for the

@@ -1,5 +1,5 @@
 """The echo canceller with real timestamps: the player's output through PulseAudio into a
-real microphone stream, in the virtual room (harness/room.py).
+real microphone stream, in the virtual room (tests/harness/room.py).
 
 The room is a digital loop (the sink monitor is the microphone), so all the echo is the
 assistant's own voice: what is left after cancelling is the residual echo. This proves the

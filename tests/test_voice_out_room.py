@@ -5,7 +5,7 @@ How the cut-off is measured, and why it is honest:
 - `t_call` is time.monotonic() just before `silence()`.
 - The end of sound is read from the room's recording of the sink monitor: the last
   sample above -80 dBFS (fade tail included), mapped to time.monotonic() by the room's timebase (see
-  harness/room.py). That timebase can be early by up to one null-sink block (the sink
+  tests/harness/room.py). That timebase can be early by up to one null-sink block (the sink
   renders a block at its start: `room.block_s`) and late by the arrival jitter the
   lower envelope did not remove (`delivery_spread_s`), so the check is
   `measured + block_s <= 50 ms + delivery_spread_s`.
