@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from piper import PiperVoice
 
 RATE = 16000
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 SPEECH_COMMANDS = SHARED / "audio" / "speech-commands-dev"
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 CACHE = Path(tempfile.gettempdir()) / "massage-assistant-speech-cache"
