@@ -82,8 +82,8 @@ class VadEndpointer:
         self._size = max(2, round(self.settings.window_seconds / self.frame_length))
         self._window: deque[tuple[bytes, bool]] = deque(maxlen=self._size)
         self._frames = 0
-        self._history: deque[tuple[float, bool]] = deque(
-            maxlen=max(1, round(self.settings.background_seconds / self.frame_length)))
+        self._history_size = max(1, round(self.settings.background_seconds / self.frame_length))
+        self._history: deque[tuple[float, bool]] = deque(maxlen=self._history_size)
         self._history_speech = 0
         self.in_speech = False
         self.speech_start = 0.0
@@ -106,7 +106,7 @@ class VadEndpointer:
         if self.settings.background_seconds <= 0:
             return speech
         level = _level_db(frame)
-        floor = self.background_level()
+        floor = self.background_level() if speech else None  # the median only when it counts
         self._remember(level, neural)
         return speech and (floor is None or level >= floor + self.settings.background_margin_db)
 
@@ -114,14 +114,14 @@ class VadEndpointer:
         """The typical level (dBFS) of talk going on in the background, None when there is
         none: less than `background_share` of the recent frames were speech."""
         history = self._history
-        if (len(history) < history.maxlen  # type: ignore[operator]
+        if (len(history) < self._history_size
                 or self._history_speech < self.settings.background_share * len(history)):
             return None
         return median(level for level, speech in history if speech)
 
     def _remember(self, level: float, speech: bool) -> None:
         history = self._history
-        if len(history) == history.maxlen and history[0][1]:
+        if len(history) == self._history_size and history[0][1]:
             self._history_speech -= 1
         history.append((level, speech))
         self._history_speech += speech
