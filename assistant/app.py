@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from assistant.screen.typing import TerminalTyping
 
 
+ANSWERS = "ack_"
+"""The dialog keys whose lines answer a command: rendered before they are needed."""
+
+
 @dataclass(frozen=True)
 class RunOptions:
     text_mode: bool
@@ -77,6 +81,7 @@ def _open_voice(
         _notice(dialog.line("notice.no_speech_out", reason=str(exc).rstrip(".")))
         return None
     stack.callback(voice.close)
+    voice.prefetch_answers(dialog.fixed_lines(ANSWERS))
     return voice, voice.player
 
 

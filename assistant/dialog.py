@@ -28,6 +28,12 @@ class Dialog:
     def has(self, key: str) -> bool:
         return key in self.lines
 
+    def fixed_lines(self, prefix: str) -> list[str]:
+        """Every variant of the keys starting with `prefix` that has no {placeholder}:
+        the lines that can be rendered before they are needed."""
+        return [v for key, variants in self.lines.items() if key.startswith(prefix)
+                for v in variants if "{" not in v]
+
 
 def _flatten(prefix: str, table: dict[str, Any], out: dict[str, tuple[str, ...]]) -> None:
     for key, value in table.items():

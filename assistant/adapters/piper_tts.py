@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import importlib
 import importlib.util
+import itertools
 import json
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -185,9 +189,11 @@ class PiperRenderer:
         self._voice: Any = None
         self._load_error: AudioUnavailable | None = None
         self._loading = threading.Lock()
-        self._jobs: queue.Queue[tuple[Callable[[], Rendered], Future[Rendered]] | None] = (
-            queue.Queue()
-        )
+        self._jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._submitted_waiting = 0
+        self._prefetched: OrderedDict[tuple[str, int], Rendered] = OrderedDict()
         self._thread = threading.Thread(target=self._work, name="piper", daemon=True)
         self._thread.start()
 
@@ -210,8 +216,25 @@ class PiperRenderer:
         if voice is not None and voice_name(voice) != self.name:
             raise ValueError(f"this renderer speaks {self.spec}, not {voice!r}")
         future: Future[Rendered] = Future()
-        self._jobs.put((lambda: self.render_now(text, rate_wpm), future))
+        with self._lock:
+            ready = self._prefetched.get((text, rate_wpm))
+            if ready is not None:
+                self._prefetched.move_to_end((text, rate_wpm))
+                future.set_result(ready)
+                return future
+            self._submitted_waiting += 1
+        self._jobs.put(_Job(SUBMITTED, next(self._order), text, rate_wpm, future))
         return future
+
+    def prefetch(self, text: str, rate_wpm: int, voice: str | None = None) -> None:
+        """Render at the lowest priority and keep the audio for `submit` (see
+        `audio_out.Prefetching`); a submitted line makes it start again later."""
+        if voice is not None and voice_name(voice) != self.name:
+            raise ValueError(f"this renderer speaks {self.spec}, not {voice!r}")
+        with self._lock:
+            if (text, rate_wpm) in self._prefetched:
+                return
+        self._jobs.put(_Job(PREFETCH, next(self._order), text, rate_wpm, None))
 
     def render(self, text: str, rate_wpm: int, voice: str | None = None,
                timeout_s: float = 60.0) -> Rendered:
@@ -222,6 +245,13 @@ class PiperRenderer:
 
     def render_now(self, text: str, rate_wpm: int) -> Rendered:
         """Render on the calling thread (the renderer's own thread, or a benchmark)."""
+        rendered = self._render(text, rate_wpm, give_up=lambda: False)
+        assert rendered is not None
+        return rendered
+
+    def _render(self, text: str, rate_wpm: int, give_up: Callable[[], bool]) -> Rendered | None:
+        """The line's audio, or None when `give_up` says so between two sentences (a
+        silenced line, or a prefetch that a submitted line is waiting behind)."""
         voice = self._loaded_voice()
         rate = int(voice.config.sample_rate)
         if not text.strip():
@@ -231,13 +261,16 @@ class PiperRenderer:
         config = SynthesisConfig(length_scale=length_scale(rate_wpm), volume=PEAK)
         pause = np.zeros(round(SENTENCE_PAUSE_S * rate), dtype=np.float32)
         parts: list[FloatAudio] = []
-        for chunk in voice.synthesize(text, syn_config=config):
-            sentence = trim(np.asarray(chunk.audio_float_array, dtype=np.float32),
-                            rate)
-            if len(sentence):
-                parts.extend((pause, sentence) if parts else (sentence,))
+        try:
+            for chunk in voice.synthesize(text, syn_config=config):
+                sentence = trim(np.asarray(chunk.audio_float_array, dtype=np.float32), rate)
+                if len(sentence):
+                    parts.extend((pause, sentence) if parts else (sentence,))
+                if give_up():
+                    return None
+        finally:
+            _give_back_freed_memory()
         audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        _give_back_freed_memory()
         return Rendered(audio, rate)
 
     def close(self, timeout_s: float = 5.0) -> None:
@@ -247,12 +280,12 @@ class PiperRenderer:
         ("terminate called", SIGABRT): Ctrl-C in a session ended that way."""
         while True:
             try:
-                item = self._jobs.get_nowait()
+                job = self._jobs.get_nowait()
             except queue.Empty:
                 break
-            if item is not None:
-                item[1].cancel()
-        self._jobs.put(None)
+            if job.future is not None:
+                job.future.cancel()
+        self._jobs.put(_Job(CLOSE, next(self._order), "", 0, None))
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=timeout_s)
 
@@ -273,7 +306,64 @@ class PiperRenderer:
         with contextlib.suppress(AudioUnavailable):  # each line raises a failure again
             self._loaded_voice()  # loaded before the first line arrives
         while True:
-            item = self._jobs.get()
-            if item is None:
+            job = self._jobs.get()
+            if job.priority == CLOSE:
                 return
-            fulfil(*item)
+            if job.future is not None:
+                with self._lock:
+                    self._submitted_waiting -= 1
+                fulfil(functools.partial(self._render_submitted, job), job.future)
+                continue
+            with contextlib.suppress(EngineUnavailable):  # the submitted lines report it
+                self._prefetch_now(job)
+
+    def has_prefetched(self, text: str, rate_wpm: int) -> bool:
+        """Whether a prefetched line is ready (tests, the benchmark)."""
+        with self._lock:
+            return (text, rate_wpm) in self._prefetched
+
+    def _render_submitted(self, job: _Job) -> Rendered:
+        """A submitted line; one silenced meanwhile stops after the sentence being
+        rendered (its future is cancelled, so what this raises then goes nowhere)."""
+        assert job.future is not None
+        rendered = self._render(job.text, job.rate_wpm, job.future.cancelled)
+        if rendered is None:
+            raise _Silenced(job.text)
+        return rendered
+
+    def _prefetch_now(self, job: _Job) -> None:
+        with self._lock:
+            if (job.text, job.rate_wpm) in self._prefetched:
+                return
+        rendered = self._render(job.text, job.rate_wpm, self._submitted_is_waiting)
+        if rendered is None:  # a submitted line came first: this one's turn comes again
+            self._jobs.put(_Job(PREFETCH, next(self._order), job.text, job.rate_wpm, None))
+            return
+        with self._lock:
+            self._prefetched[(job.text, job.rate_wpm)] = rendered
+            while len(self._prefetched) > PREFETCHED_LINES:
+                self._prefetched.popitem(last=False)
+
+    def _submitted_is_waiting(self) -> bool:
+        with self._lock:
+            return self._submitted_waiting > 0
+
+
+class _Silenced(Exception):
+    """A submitted line given up between sentences: its future was cancelled."""
+
+
+CLOSE, SUBMITTED, PREFETCH = range(3)
+"""Job priorities, most urgent first: a prefetch only runs when no line is waiting."""
+PREFETCHED_LINES = 64
+"""Prefetched lines kept (the answers to commands: a few MB)."""
+
+
+@dataclass(frozen=True, order=True)
+class _Job:
+    priority: int
+    order: int
+    text: str = field(compare=False)
+    rate_wpm: int = field(compare=False)
+    future: Future[Rendered] | None = field(compare=False)
+    """None for a prefetch (and for the close marker)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.speech.audio_out import ClosableRenderer, Rendered, write_wav
+from assistant.speech.audio_out import ClosableRenderer, Prefetching, Rendered, write_wav
 
 SUFFIX = ".wav"
 FORMAT = 1
@@ -40,7 +40,9 @@ class CachedRenderer:
         self.engine = engine
         self.folder = folder
         self.max_bytes = max_bytes
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        """Re-entrant: a line the engine already has (prefetched) completes inside
+        `submit`, and storing it takes the lock again on the same thread."""
         self._last: Future[Rendered] | None = None
         self._serial = itertools.count()
         try:
@@ -70,6 +72,14 @@ class CachedRenderer:
                 future = self._rendered(self.inner.submit(text, rate_wpm, voice), path)
             self._last = future
         return future
+
+    def prefetch(self, text: str, rate_wpm: int, voice: str | None = None) -> None:
+        """A line already on disk is answered at once anyway; otherwise the engine
+        renders it when idle (if it can), and `submit` stores it here."""
+        if self.enabled and self.path_for(text, rate_wpm, voice).exists():
+            return
+        if isinstance(self.inner, Prefetching):
+            self.inner.prefetch(text, rate_wpm, voice)
 
     def close(self) -> None:
         self.inner.close()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from assistant.errors import AudioUnavailable, EngineUnavailable
 from assistant.settings import SpeechSettings
-from assistant.speech.audio_out import ClosableRenderer, Rendered
+from assistant.speech.audio_out import ClosableRenderer, Prefetching, Rendered
 from assistant.speech.voice_names import PIPER, UnknownVoice, parse_voice
 
 
@@ -107,6 +107,13 @@ class FallingBack:
         outer.add_done_callback(lambda f: inner.cancel() if f.cancelled() else None)
         inner.add_done_callback(done)
         return outer
+
+    def prefetch(self, text: str, rate_wpm: int, voice: str | None = None) -> None:
+        with self._lock:
+            fallen = self._system is not None or self._system_error is not None
+        engine = self._system if fallen else self._natural
+        if isinstance(engine, Prefetching):
+            engine.prefetch(text, rate_wpm, voice)
 
     def close(self) -> None:
         self._natural.close()
