@@ -128,4 +128,18 @@ def check_report(report: dict[str, Any], printed: str) -> None:
         assert (p50 is None) == (p95 is None)
         assert p50 is None or p50 <= p95
     assert metrics["accuracy"]["details"]["per_intent"], "per-intent accuracy is reported"
+    if report["shared_audio"]:
+        check_streams(report["streams"])
     assert report["elapsed_s"] < 300, f"--quick took {report['elapsed_s']:.0f} s"
+
+
+def check_streams(streams: dict[str, Any] | None) -> None:
+    """The quick stream phase scored each of its words on the same few first clips, and
+    heard the commands in them (on the first dozen clips it acts on nearly all)."""
+    assert streams is not None, "the stream phase failed"
+    quiet = streams["quiet"]
+    counts = {word: quiet[word]["n"] for word in ("stop", "yes", "no", "go", "down")}
+    assert len(set(counts.values())) == 1 and 5 <= counts["stop"] <= 30, counts
+    for word in ("stop", "yes", "no"):
+        acted = quiet[word]["acted"]
+        assert isinstance(acted, float) and 0.5 <= acted <= 1.0, (word, quiet[word])
