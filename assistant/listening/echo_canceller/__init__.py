@@ -1,0 +1,11 @@
+"""Acoustic echo cancellation: the assistant's own voice taken out of the microphone."""
+
+from assistant.listening.echo_canceller.canceller import (
+    EchoCanceller,
+    EchoReference,
+    EchoStats,
+    StreamResampler,
+    reduction_db,
+)
+
+__all__ = ["EchoCanceller", "EchoReference", "EchoStats", "StreamResampler", "reduction_db"]
