@@ -13,9 +13,9 @@ from typing import TypeVar
 import click
 
 from assistant.config_file import CONFIG_NAME, Config, load_config
-from assistant.dialog import Dialog
 from assistant.errors import AssistantError
-from assistant.routines import builtin_names, load_routine
+from assistant.session.dialog import Dialog
+from assistant.session.routines import builtin_names, load_routine
 from assistant.settings import (
     PACES,
     PRESSURES,
@@ -229,7 +229,7 @@ def start(
         # In every mode, before anything is said or remembered: an unknown voice stops
         # here (exit 2); one that cannot be checked (no speech engine) is dropped.
         if "voice" in speech_flags and not check_voice(str(speech_flags["voice"])):
-            from assistant.dialog import load_dialog
+            from assistant.session.dialog import load_dialog
 
             unchecked = speech_flags.pop("voice")
             _stderr_line(load_dialog().line("notice.voice_unchecked", voice=unchecked))
@@ -264,7 +264,7 @@ def start(
     except AssistantError as exc:
         _fail(exc)
     except (KeyboardInterrupt, _Terminated) as exc:
-        from assistant.dialog import load_dialog
+        from assistant.session.dialog import load_dialog
 
         click.echo(load_dialog().line("notice.interrupted"), err=True)
         sys.exit(143 if isinstance(exc, _Terminated) else 130)
@@ -278,14 +278,14 @@ def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
     """Treat WAV as one microphone stream; print a JSON line per command heard."""
     import json
 
-    from assistant.dialog import load_dialog
     from assistant.listening.engines import (
         open_recognizer,
         short_words_or_notice,
         stop_spotter_or_notice,
     )
     from assistant.listening.recognize_file import recognize_file, wav_info
-    from assistant.vocabulary import load_vocabulary
+    from assistant.session.dialog import load_dialog
+    from assistant.session.vocabulary import load_vocabulary
 
     dialog = load_dialog()
     try:
@@ -346,7 +346,7 @@ def download_model(dest: Path) -> None:
 @RATE_OPTION
 def say(text: str, out: Path | None, voice: str | None, rate: int | None) -> None:
     """Speak TEXT aloud (or write it to a WAV file): handy for choosing a voice."""
-    from assistant.dialog import load_dialog
+    from assistant.session.dialog import load_dialog
     from assistant.speech.say_command import say_text
 
     try:
@@ -478,9 +478,9 @@ def _cache_dir() -> Path:
 )
 def history(limit: int) -> None:
     """Recent sessions, and how often per week against the 2 to 3 that help most."""
-    from assistant.dialog import load_dialog
     from assistant.history import history_lines
     from assistant.memory import Memory, MemoryUnavailable
+    from assistant.session.dialog import load_dialog
     from assistant.session_memory import memory_problem
 
     dialog = load_dialog()
@@ -502,9 +502,9 @@ def history(limit: int) -> None:
 @click.option("--yes", "confirmed", is_flag=True, help="Do not ask for confirmation.")
 def forget(confirmed: bool) -> None:
     """Delete everything remembered: preferences, safety answers and history."""
-    from assistant.dialog import load_dialog
     from assistant.memory import MemoryUnavailable
     from assistant.memory import forget as wipe
+    from assistant.session.dialog import load_dialog
     from assistant.session_memory import memory_problem
 
     dialog = load_dialog()
@@ -560,7 +560,7 @@ def check(
         memory = Memory(_home())
         try:
             if memory.moved_aside is not None:  # said here, or no session would say it
-                from assistant.dialog import load_dialog
+                from assistant.session.dialog import load_dialog
 
                 _stderr_line(load_dialog().line("notice.memory_moved_aside",
                                                 path=memory.moved_aside))
@@ -593,7 +593,7 @@ def devices(input_device: str | None, output_device: str | None, save: bool) -> 
 
     '*' marks the device a session would use now."""
     from assistant.devices_command import device_lines, resolve, save_choice
-    from assistant.dialog import load_dialog
+    from assistant.session.dialog import load_dialog
 
     dialog = load_dialog()
     try:
@@ -642,7 +642,7 @@ def _quoted(value: str) -> str:
 def config_command(path_only: bool, init: bool) -> None:
     """Where the config file is, what it sets, and the keys it can set."""
     from assistant.config_file import KEYS, example_text
-    from assistant.dialog import load_dialog
+    from assistant.session.dialog import load_dialog
 
     dialog = load_dialog()
     path = _config_path()

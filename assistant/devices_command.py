@@ -10,8 +10,8 @@ from pathlib import Path
 
 from assistant.adapters.sounddevice_io import DeviceInfo, DeviceSpec, find_device, list_devices
 from assistant.config_file import save_values
-from assistant.dialog import Dialog
 from assistant.errors import AssistantError, AudioUnavailable
+from assistant.session.dialog import Dialog
 
 
 class DeviceChoiceError(AssistantError):

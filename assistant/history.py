@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from assistant.dialog import load_dialog
 from assistant.memory import Memory
+from assistant.session.dialog import load_dialog
 
 WEEK_S = 7 * 86400.0
 WINDOW_WEEKS = 4

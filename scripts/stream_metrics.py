@@ -314,7 +314,7 @@ def synthetic_speech(kind: str, out: Path) -> float | None:
     voices) or every line of every routine ("routine_lines", self and partner wording,
     in an espeak-ng voice unlike the assistant's), as one stream like `speech_stream`;
     the seconds of speech, or None when no synthesizer is here."""
-    from assistant.routines import builtin_names, load_routine
+    from assistant.session.routines import builtin_names, load_routine
     from tests.harness import speech_samples as ss
 
     if shutil.which("espeak-ng") is None:
@@ -388,8 +388,8 @@ def recognize_stream(wav: Path, engine: str, model: Path | None) -> StreamResult
     from assistant.errors import ModelMissing
     from assistant.listening.engines import open_recognizer, open_short_words, open_stop_spotter
     from assistant.listening.recognize_file import recognize_file
+    from assistant.session.vocabulary import load_vocabulary
     from assistant.settings import ListenSettings
-    from assistant.vocabulary import load_vocabulary
 
     t0 = time.monotonic()
     settings = ListenSettings(

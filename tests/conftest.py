@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistant.memory import Memory
-from assistant.safety import load_screening
+from assistant.session.safety import load_screening
 
 pytest_plugins = ["tests.harness.room"]
 

@@ -30,16 +30,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assistant.config_file import KEYS, ConfigError, load_config
-from assistant.dialog import load_dialog
 from assistant.errors import AssistantError, DataFileError
 from assistant.history import history_lines
 from assistant.listening.recognize_file import AudioFileError, read_wav, wav_info
 from assistant.memory import DB_NAME, Memory, MemoryUnavailable
 from assistant.remembered import open_start
-from assistant.routines import load_routine, load_routine_file
+from assistant.session.dialog import load_dialog
+from assistant.session.routines import load_routine, load_routine_file
+from assistant.session.vocabulary import load_vocabulary
 from assistant.session_memory import SessionMemory
 from assistant.settings import MemorySettings, SessionSettings
-from assistant.vocabulary import load_vocabulary
 from tests.conftest import seed_home
 
 FUZZ = settings(

@@ -20,10 +20,10 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
-from assistant.dialog import load_dialog
 from assistant.memory import DB_NAME, Memory, MemoryUnavailable
-from assistant.routines import load_routine
-from assistant.safety import load_screening
+from assistant.session.dialog import load_dialog
+from assistant.session.routines import load_routine
+from assistant.session.safety import load_screening
 from assistant.session_memory import SessionMemory
 from assistant.settings import MemorySettings
 
@@ -510,7 +510,7 @@ def test_the_pace_is_remembered_against_the_routine_it_was_set_in(
 ) -> None:
     """Issue 17: "slower" in quick (normal pace) made bedtime (slow) say "faster"."""
     from assistant.remembered import plan_start
-    from assistant.routines import load_routine
+    from assistant.session.routines import load_routine
     from assistant.settings import PACES, SessionSettings
     from tests.fakes import make_session
 

@@ -12,7 +12,7 @@ from assistant.errors import ModelMissing
 from assistant.listening.recognize_file import commands_from
 from assistant.listening.vosk_model import find_vosk_model
 from assistant.ports import Heard
-from assistant.vocabulary import load_vocabulary
+from assistant.session.vocabulary import load_vocabulary
 from tests.harness import speech_samples as ss
 
 MODELS = Path(__file__).resolve().parents[1] / "models"

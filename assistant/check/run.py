@@ -13,11 +13,11 @@ from typing import TextIO
 from assistant.check.hearing import Hearing
 from assistant.check.report import Report, TypedAnswers
 from assistant.check.steps import Parts, SoundCheck, Speaker
-from assistant.dialog import load_dialog
 from assistant.errors import AssistantError
 from assistant.listening.engines import EngineChoice
+from assistant.session.dialog import load_dialog
+from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import CheckSettings, ListenSettings, SpeechSettings
-from assistant.vocabulary import load_vocabulary
 
 
 def run_check(

@@ -14,11 +14,11 @@ from typing import Protocol
 
 from assistant.check.hearing import Hearing, Listened
 from assistant.check.report import Report, TypedAnswers
-from assistant.dialog import Dialog
 from assistant.listening.engines import EngineChoice
 from assistant.ports import Heard
+from assistant.session.dialog import Dialog
+from assistant.session.vocabulary import Vocabulary
 from assistant.settings import CheckSettings
-from assistant.vocabulary import Vocabulary
 
 SPEAK_TIMEOUT_S = 30.0
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from assistant.dialog import load_dialog
 from assistant.errors import ModelMissing
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.listening.vosk_model import find_vosk_model
 from assistant.ports import Recognizer
+from assistant.session.dialog import load_dialog
 from assistant.settings import ListenSettings
 
 if TYPE_CHECKING:  # numpy: never in the recognizer's own process, which imports this

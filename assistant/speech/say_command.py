@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from assistant.dialog import load_dialog
 from assistant.errors import AudioUnavailable
+from assistant.session.dialog import load_dialog
 from assistant.settings import SpeechSettings
 from assistant.speech.audio_out import write_wav
 from assistant.speech.renderers import open_renderer

@@ -50,8 +50,8 @@ import numpy.typing as npt
 from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.listening.recognize_file import commands_from, read_wav
 from assistant.ports import Heard, Recognizer
+from assistant.session.vocabulary import Vocabulary, load_vocabulary, normalize
 from assistant.settings import ListenSettings
-from assistant.vocabulary import Vocabulary, load_vocabulary, normalize
 from bench.metric import Metric
 from tests.harness import speech_samples as ss
 from tests.harness.speech_samples import RATE as SR
@@ -194,7 +194,7 @@ def listening_for(vocabulary: Vocabulary, expected: str | None) -> list[str]:
     """The phrases a session listens for where `expected` is valid: a running massage's,
     else a paused one's (resume), else a safety question's (the answers and choices);
     None: a running massage's."""
-    from assistant.session_states import TRANSITIONS, State
+    from assistant.session.states import TRANSITIONS, State
 
     def valid_in(state: State) -> frozenset[str]:
         sources = [t["source"] if isinstance(t["source"], list) else [t["source"]]
@@ -427,7 +427,7 @@ def false_accept_metric(clips: list[Clip], results: list[list[str]], synthetic: 
 
 def ordinary_speech(quick: bool) -> tuple[list[tuple[str, Samples]], list[str]]:
     """LibriVox read speech, then routine lines read by BACKGROUND_VOICE, up to the length."""
-    from assistant.routines import builtin_names, load_routine
+    from assistant.session.routines import builtin_names, load_routine
 
     budget_s = 30.0 if quick else 600.0
     pieces: list[tuple[str, Samples]] = []
