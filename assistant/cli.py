@@ -479,9 +479,9 @@ def _cache_dir() -> Path:
 def history(limit: int) -> None:
     """Recent sessions, and how often per week against the 2 to 3 that help most."""
     from assistant.history import history_lines
-    from assistant.memory import Memory, MemoryUnavailable
+    from assistant.memory.recorder import memory_problem
+    from assistant.memory.store import Memory, MemoryUnavailable
     from assistant.session.dialog import load_dialog
-    from assistant.session_memory import memory_problem
 
     dialog = load_dialog()
     try:
@@ -502,10 +502,10 @@ def history(limit: int) -> None:
 @click.option("--yes", "confirmed", is_flag=True, help="Do not ask for confirmation.")
 def forget(confirmed: bool) -> None:
     """Delete everything remembered: preferences, safety answers and history."""
-    from assistant.memory import MemoryUnavailable
-    from assistant.memory import forget as wipe
+    from assistant.memory.recorder import memory_problem
+    from assistant.memory.store import MemoryUnavailable
+    from assistant.memory.store import forget as wipe
     from assistant.session.dialog import load_dialog
-    from assistant.session_memory import memory_problem
 
     dialog = load_dialog()
     home = _home()
@@ -550,7 +550,7 @@ def check(
     Answers can be typed (yes/no and Enter) or spoken. Exits 1 when something needs
     fixing; each problem says what to do."""
     from assistant.check.run import run_check
-    from assistant.memory import Memory
+    from assistant.memory.store import Memory
 
     try:
         config = _config()

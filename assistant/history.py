@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from assistant.memory import Memory
+from assistant.memory.store import Memory
 from assistant.session.dialog import load_dialog
 
 WEEK_S = 7 * 86400.0

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from assistant.cli import cli
 from assistant.errors import AudioUnavailable
-from assistant.memory import Memory
+from assistant.memory.store import Memory
 from assistant.session.dialog import load_dialog
 from assistant.session.routines import load_routine
 

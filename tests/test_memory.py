@@ -20,11 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
-from assistant.memory import DB_NAME, Memory, MemoryUnavailable
+from assistant.memory.recorder import SessionMemory
+from assistant.memory.store import DB_NAME, Memory, MemoryUnavailable
 from assistant.session.dialog import load_dialog
 from assistant.session.routines import load_routine
 from assistant.session.safety import load_screening
-from assistant.session_memory import SessionMemory
 from assistant.settings import MemorySettings
 
 PROGRAM = [sys.executable, "-m", "assistant"]
@@ -509,7 +509,7 @@ def test_the_pace_is_remembered_against_the_routine_it_was_set_in(
     tmp_path: Path, first: str, change: str, then: str, said_as: str
 ) -> None:
     """Issue 17: "slower" in quick (normal pace) made bedtime (slow) say "faster"."""
-    from assistant.remembered import plan_start
+    from assistant.memory.remembered import plan_start
     from assistant.session.routines import load_routine
     from assistant.settings import PACES, SessionSettings
     from tests.fakes import make_session
@@ -609,7 +609,7 @@ def test_only_steps_done_count_as_completed_not_skipped_ones(tmp_path: Path) -> 
 
 
 def test_voice_rate_chimes_and_volume_are_remembered(tmp_path: Path) -> None:
-    from assistant.remembered import plan_start
+    from assistant.memory.remembered import plan_start
     from assistant.settings import SessionSettings
 
     memory = Memory(tmp_path)

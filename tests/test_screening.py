@@ -259,10 +259,10 @@ def test_an_answer_not_caught_twice_is_said_to_be_a_yes_for_today_only() -> None
 
 
 def test_an_assumed_yes_is_not_remembered_and_is_asked_again_next_time(tmp_path: Path) -> None:
-    from assistant.memory import Memory
-    from assistant.remembered import plan_start
+    from assistant.memory.recorder import SessionMemory
+    from assistant.memory.remembered import plan_start
+    from assistant.memory.store import Memory
     from assistant.session.dialog import load_dialog
-    from assistant.session_memory import SessionMemory
     from assistant.settings import MemorySettings, SessionSettings
 
     memory = Memory(tmp_path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import suppress
 
 from assistant.errors import AudioUnavailable
-from assistant.memory import Memory, MemoryUnavailable
+from assistant.memory.store import Memory, MemoryUnavailable
 from assistant.session.dialog import Dialog
 
 

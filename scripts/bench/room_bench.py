@@ -273,7 +273,7 @@ class RoomBench:
 def seeded_home(folder: Path) -> Path:
     """A private memory folder with the safety questions answered 'no', like the tests':
     every launch is a user who has done the screening, and nothing touches real data."""
-    from assistant.memory import Memory
+    from assistant.memory.store import Memory
     from assistant.session.safety import load_screening
 
     memory = Memory(folder)
