@@ -346,8 +346,8 @@ def download_model(dest: Path) -> None:
 @RATE_OPTION
 def say(text: str, out: Path | None, voice: str | None, rate: int | None) -> None:
     """Speak TEXT aloud (or write it to a WAV file): handy for choosing a voice."""
+    from assistant.commands.say import say_text
     from assistant.session.dialog import load_dialog
-    from assistant.speech.say_command import say_text
 
     try:
         if out is not None and not out.parent.is_dir():  # before the speech is rendered
@@ -378,7 +378,7 @@ def _cannot_write(dialog: Dialog, path: Path, exc: OSError) -> str:
 @cli.command()
 def voices() -> None:
     """List the voices, natural first, each with a command to hear it (use with --voice)."""
-    from assistant.speech.say_command import list_voices
+    from assistant.commands.say import list_voices
 
     try:
         for row in list_voices():
@@ -439,7 +439,7 @@ def _choose_devices(
     input_device: str | int | None, output_device: str | int | None, save: bool, config: Config
 ) -> None:
     """Fail early, naming what exists, when a chosen device is not there; save if asked."""
-    from assistant.devices_command import resolve, save_choice
+    from assistant.commands.devices import resolve, save_choice
 
     chosen_in = resolve(input_device, "input")
     chosen_out = resolve(output_device, "output")
@@ -478,7 +478,7 @@ def _cache_dir() -> Path:
 )
 def history(limit: int) -> None:
     """Recent sessions, and how often per week against the 2 to 3 that help most."""
-    from assistant.history import history_lines
+    from assistant.commands.history import history_lines
     from assistant.memory.recorder import memory_problem
     from assistant.memory.store import Memory, MemoryUnavailable
     from assistant.session.dialog import load_dialog
@@ -549,7 +549,7 @@ def check(
 
     Answers can be typed (yes/no and Enter) or spoken. Exits 1 when something needs
     fixing; each problem says what to do."""
-    from assistant.check.run import run_check
+    from assistant.commands.check.run import run_check
     from assistant.memory.store import Memory
 
     try:
@@ -592,7 +592,7 @@ def devices(input_device: str | None, output_device: str | None, save: bool) -> 
     """List microphones and speakers; --input/--output choose, --save remembers.
 
     '*' marks the device a session would use now."""
-    from assistant.devices_command import device_lines, resolve, save_choice
+    from assistant.commands.devices import device_lines, resolve, save_choice
     from assistant.session.dialog import load_dialog
 
     dialog = load_dialog()

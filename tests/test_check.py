@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.check.hearing import Hearing
-from assistant.check.report import Report, TypedAnswers
-from assistant.check.steps import Parts, SoundCheck
+from assistant.commands.check.hearing import Hearing
+from assistant.commands.check.report import Report, TypedAnswers
+from assistant.commands.check.steps import Parts, SoundCheck
 from assistant.listening.engines import EngineChoice
 from assistant.ports import Heard
 from assistant.session.dialog import load_dialog

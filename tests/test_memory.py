@@ -198,10 +198,10 @@ def test_check_says_where_a_corrupt_file_was_moved(
 ) -> None:
     """`check` opens memory too: moving the file aside without a word there would leave
     no session to say it (the sound check itself is not what is tested here)."""
-    import assistant.check.run
     import assistant.cli
+    import assistant.commands.check.run
 
-    monkeypatch.setattr(assistant.check.run, "run_check", lambda *args: [])
+    monkeypatch.setattr(assistant.commands.check.run, "run_check", lambda *args: [])
     monkeypatch.setattr(assistant.cli, "_choose_devices", lambda *args: None)
     (home / DB_NAME).write_bytes(b"\x00garbage" * 500)
     result = CliRunner().invoke(cli, ["check"])

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.check.hearing import Hearing, Listened
-from assistant.check.report import Report, TypedAnswers
+from assistant.commands.check.hearing import Hearing, Listened
+from assistant.commands.check.report import Report, TypedAnswers
 from assistant.listening.engines import EngineChoice
 from assistant.ports import Heard
 from assistant.session.dialog import Dialog

@@ -10,9 +10,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
-from assistant.check.hearing import Hearing
-from assistant.check.report import Report, TypedAnswers
-from assistant.check.steps import Parts, SoundCheck, Speaker
+from assistant.commands.check.hearing import Hearing
+from assistant.commands.check.report import Report, TypedAnswers
+from assistant.commands.check.steps import Parts, SoundCheck, Speaker
 from assistant.errors import AssistantError
 from assistant.listening.engines import EngineChoice
 from assistant.session.dialog import load_dialog
