@@ -183,7 +183,7 @@ class WordScore:
 
 def trained_speakers() -> frozenset[str]:
     """Whom the shipped short-word classifier was trained on (empty without it)."""
-    from assistant.cli import WORD_MODEL
+    from assistant.commands.common import WORD_MODEL
     from assistant.errors import ModelMissing
     from assistant.listening.short_words import WordModel
 
@@ -384,7 +384,8 @@ def _worker_init() -> None:
 def recognize_stream(wav: Path, engine: str, model: Path | None) -> StreamResult:
     """Every command a session acts on in `wav`, with a fresh recognizer and stop spotter
     built as the program builds them (both keep state across a stream)."""
-    from assistant.cli import MODEL_ENV, PROJECT_MODELS, STOP_MODEL, WORD_MODEL
+    from assistant.cli import MODEL_ENV
+    from assistant.commands.common import PROJECT_MODELS, STOP_MODEL, WORD_MODEL
     from assistant.errors import ModelMissing
     from assistant.listening.engines import open_recognizer, open_short_words, open_stop_spotter
     from assistant.listening.recognize_file import recognize_file

@@ -198,11 +198,11 @@ def test_check_says_where_a_corrupt_file_was_moved(
 ) -> None:
     """`check` opens memory too: moving the file aside without a word there would leave
     no session to say it (the sound check itself is not what is tested here)."""
-    import assistant.cli
     import assistant.commands.check.run
+    import assistant.commands.devices
 
     monkeypatch.setattr(assistant.commands.check.run, "run_check", lambda *args: [])
-    monkeypatch.setattr(assistant.cli, "_choose_devices", lambda *args: None)
+    monkeypatch.setattr(assistant.commands.devices, "choose_devices", lambda *args: None)
     (home / DB_NAME).write_bytes(b"\x00garbage" * 500)
     result = CliRunner().invoke(cli, ["check"])
     assert result.exit_code == 0, result.output
@@ -641,11 +641,11 @@ def test_a_start_that_fails_before_the_first_step_leaves_no_session_behind(
 ) -> None:
     """Issue 17: the failed start was left "in progress" and offered for resuming."""
     import assistant.app
-    import assistant.cli
+    import assistant.commands.devices
 
     # No speakers and no device lookup: the recognizer is what fails, as it does for real.
     monkeypatch.setattr(assistant.app, "_open_voice", lambda *args: None)
-    monkeypatch.setattr(assistant.cli, "_choose_devices", lambda *args: None)
+    monkeypatch.setattr(assistant.commands.devices, "choose_devices", lambda *args: None)
     result = CliRunner().invoke(cli, ["start", "--routine", "quick", *flags], input="")
     assert result.exit_code == 2, result.output
     assert "vosk model" in result.output

@@ -1,11 +1,16 @@
-"""What `massage-assistant say` and `voices` do."""
+"""`massage-assistant say`: speak a text aloud, or write it to a WAV file (handy for
+choosing a voice, and for making test utterances)."""
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from assistant.errors import AudioUnavailable
+from assistant.commands.common import Environment, cannot_write, fail, stderr_line
+from assistant.errors import AssistantError
 from assistant.session.dialog import load_dialog
 from assistant.settings import SpeechSettings
 from assistant.speech.audio_out import write_wav
@@ -38,35 +43,22 @@ def say_text(
         voice.close()
 
 
-def list_voices() -> list[str]:
-    """One aligned row per voice, natural ones first: its name for --voice, what it is,
-    and a command that lets you hear it."""
-    from assistant.adapters import piper_tts
-
-    dialog = load_dialog()
-    rows: list[tuple[str, str]] = []
-    for name in piper_tts.VOICES:
-        if piper_tts.installed(name):
-            rows.append((f"{piper_tts.PREFIX}{name}", dialog.line(
-                "voices.natural", language=piper_tts.LANGUAGES.get(name, ""))))
+def run(text: str, out: Path | None, voice: str | None, rate: int | None, env: Environment,
+        ) -> None:
     try:
-        from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
+        if out is not None and not out.parent.is_dir():  # before the speech is rendered
+            code = errno.ENOTDIR if out.parent.exists() else errno.ENOENT
+            raise OSError(code, os.strerror(code), str(out.parent))
+        if voice:  # a wrong name is the first thing to say, whatever else is missing
+            from assistant.speech.voice_choice import check_voice
 
-        renderer = Pyttsx3Renderer()
-        system = renderer.list_voices()
-        renderer.close()
-    except AudioUnavailable:
-        if not rows:
+            check_voice(voice)
+        settings = SpeechSettings(voice=voice, cache_dir=env.cache_dir)
+        say_text(text, settings if rate is None else replace(settings, rate_wpm=rate), out,
+                 stderr_line)
+    except AssistantError as exc:
+        fail(exc)
+    except OSError as exc:
+        if out is None:
             raise
-        system = []
-    for v in system:
-        rows.append((f"espeak:{v.id}", dialog.line(
-            "voices.system", name=v.name, languages=", ".join(v.languages))))
-    name_width = max((len(name) for name, _ in rows), default=0)
-    about_width = max((len(about) for _, about in rows), default=0)
-    sample = dialog.line("voices.sample_text")
-    return [
-        f"{name:<{name_width}}  {about:<{about_width}}  "
-        + dialog.line("voices.try", voice=name, text=sample)
-        for name, about in rows
-    ]
+        fail(AssistantError(cannot_write(load_dialog(), out, exc)))

@@ -151,7 +151,8 @@ def _exact(vocabulary: Vocabulary, text: str) -> bool:
 
 def open_engine(engine: str, model: Path | None) -> Recognizer:
     """The recognizer the program itself would open with these flags."""
-    from assistant.cli import MODEL_ENV, PROJECT_MODELS
+    from assistant.cli import MODEL_ENV
+    from assistant.commands.common import PROJECT_MODELS
     from assistant.listening.engines import open_recognizer
 
     settings = ListenSettings(
