@@ -12,24 +12,24 @@ from typing import TYPE_CHECKING, TextIO
 
 from assistant.chatter import chatter_to
 from assistant.clock import MonotonicClock
-from assistant.dialog import Dialog, load_dialog
 from assistant.errors import AudioUnavailable
 from assistant.events import Event, EventLog
 from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.listening.input_recording import InputRecording
 from assistant.listening.listener import Holdable, Listener
 from assistant.listening.spotter import CommandSpotter, PlaybackHistory
+from assistant.memory.recorder import record_session
+from assistant.memory.remembered import open_start
 from assistant.ports import Voice
-from assistant.remembered import open_start
-from assistant.routines import load_routine
-from assistant.runner import run_session
 from assistant.screen.level import MicLevel
-from assistant.session import VALIDITY, Command, Session
-from assistant.session_memory import record_session
+from assistant.session.dialog import Dialog, load_dialog
+from assistant.session.guide import VALIDITY, Command, Session
+from assistant.session.routines import load_routine
+from assistant.session.runner import run_session
+from assistant.session.text_input import start_text_input
+from assistant.session.vocabulary import Vocabulary, load_vocabulary
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings, SpeechSettings
 from assistant.speech.voice_choice import installed_voice
-from assistant.text_input import start_text_input
-from assistant.vocabulary import Vocabulary, load_vocabulary
 
 if TYPE_CHECKING:
     from assistant.listening.recognizer_process import RecognizerProcess

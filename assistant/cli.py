@@ -1,39 +1,25 @@
-"""The command line: the only place that reads argv and environment variables."""
+"""The command line: the only place that reads argv and environment variables.
+
+Each command's options are parsed here and handed, with what the environment says
+(`Environment`: where memory, the config file and the speech cache are), to
+`assistant.commands.<name>.run`, which does the work and holds the options' types.
+"""
 
 from __future__ import annotations
 
-import errno
 import os
-import signal
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 import click
 
-from assistant.config_file import CONFIG_NAME, Config, load_config
-from assistant.dialog import Dialog
-from assistant.errors import AssistantError
-from assistant.routines import builtin_names, load_routine
-from assistant.settings import (
-    PACES,
-    PRESSURES,
-    CheckSettings,
-    ListenSettings,
-    MemorySettings,
-    SessionSettings,
-    SpeechSettings,
-)
+from assistant.commands.common import PROJECT_MODELS, Environment
+from assistant.config_file import CONFIG_NAME
+from assistant.settings import PACES, PRESSURES, CheckSettings
 
 MODEL_ENV = "MASSAGE_ASSISTANT_MODEL"
 HOME_ENV = "MASSAGE_ASSISTANT_HOME"
-PROJECT_MODELS = Path(__file__).resolve().parents[1] / "models"
-STOP_MODEL = PROJECT_MODELS / "microwakeword-stop" / "stop.json"
-WORD_MODEL = PROJECT_MODELS / "word-classifier" / "weights.npz"
-SESSION_LOG = "session.log"
-"""What C libraries (ALSA, PortAudio) write to stderr during a session lands here."""
-T = TypeVar("T")
 
 
 ENGINE_OPTION = click.option(
@@ -73,23 +59,6 @@ SAVE_DEVICES_OPTION = click.option(
 )
 
 
-def _stderr_line(text: str) -> None:
-    click.echo(text, err=True)
-
-
-class _Terminated(Exception):
-    """SIGTERM during a session: it ends the way Ctrl-C does, everything closed."""
-
-
-def _terminated(signum: int, frame: object) -> None:
-    raise _Terminated
-
-
-def _fail(exc: AssistantError) -> None:
-    click.echo(f"massage-assistant: {exc}", err=True)
-    sys.exit(2)
-
-
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True
 )
@@ -104,10 +73,9 @@ def cli(ctx: click.Context) -> None:
 @cli.command()
 def routines() -> None:
     """List the built-in routines: name, length and what they do."""
-    for name in builtin_names():
-        routine = load_routine(name)
-        minutes = round(routine.total_seconds() * PACES[routine.default_pace] / 60)
-        click.echo(f"{name:<10} {minutes:>3} min  {routine.description}")
+    from assistant.commands.routines import run
+
+    run()
 
 
 @cli.command()
@@ -177,97 +145,14 @@ def routines() -> None:
     "(for scripts/replay_echo.py) in this folder, and session.log (what sound libraries "
     "wrote to stderr).",
 )
-def start(
-    routine_name: str | None,
-    mode: str | None,
-    pressure: str | None,
-    pace: str | None,
-    text_mode: bool,
-    time_scale: float,
-    events_path: Path | None,
-    voice: str | None,
-    rate: int | None,
-    chimes: bool | None,
-    engine: str | None,
-    model_path: Path | None,
-    resume: bool,
-    input_device: str | None,
-    output_device: str | None,
-    save_devices: bool,
-    plain: bool,
-    save_audio: Path | None,
-) -> None:
+def start(**flags: Any) -> None:
     """Start a guided session. Say or type: pause, resume, slower, less pressure, stop...
 
     Settings not given as flags come from the config file (`massage-assistant config`),
     then from what was learned last time."""
-    from assistant.app import RunOptions, run_guided_session
-    from assistant.speech.voice_choice import check_voice
+    from assistant.commands.start import run
 
-    signal.signal(signal.SIGTERM, _terminated)
-    try:
-        config = _config()
-        use_last_routine = routine_name is None and config.routine is None
-        routine_name = routine_name or config.routine or "full"
-        mode = mode or config.mode
-        pressure = pressure or config.pressure
-        pace = pace or config.pace
-        routine = load_routine(routine_name)
-        wanted = SessionSettings(
-            routine=routine_name,
-            mode=mode,  # type: ignore[arg-type]
-            pressure=(pressure or routine.default_pressure),  # type: ignore[arg-type]
-            pace_factor=PACES[pace or routine.default_pace],
-            time_scale=time_scale,
-        )
-        given: dict[str, str | int | bool | None] = {
-            "voice": _pick(voice, config.voice),
-            "rate_wpm": _pick(rate, config.rate),
-            "chimes": _pick(chimes, config.chimes),
-        }
-        speech_flags = {key: value for key, value in given.items() if value is not None}
-        # In every mode, before anything is said or remembered: an unknown voice stops
-        # here (exit 2); one that cannot be checked (no speech engine) is dropped.
-        if "voice" in speech_flags and not check_voice(str(speech_flags["voice"])):
-            from assistant.dialog import load_dialog
-
-            unchecked = speech_flags.pop("voice")
-            _stderr_line(load_dialog().line("notice.voice_unchecked", voice=unchecked))
-        listen = replace(_listen_settings(engine, model_path, config, input_device),
-                         save_audio_dir=save_audio)
-        output = _device(output_device, config.output_device)
-        if not text_mode:
-            _choose_devices(listen.input_device, output, save_devices, config)
-        options = RunOptions(
-            text_mode=text_mode,
-            events_path=events_path,
-            env_model=_env_model(),
-            live_screen=_wants_screen(plain, config),
-            output_device=output,
-            volume=config.volume,
-            chatter_log=(save_audio or _home()) / SESSION_LOG,
-            speech_cache=_cache_dir(),
-        )
-        memory = MemorySettings(
-            folder=_home(), resume=resume, use_last_routine=use_last_routine
-        )
-        run_guided_session(
-            wanted,
-            (pressure is not None, pace is not None),
-            speech_flags,
-            listen,
-            memory,
-            options,
-            sys.stdin,
-            sys.stdout,
-        )
-    except AssistantError as exc:
-        _fail(exc)
-    except (KeyboardInterrupt, _Terminated) as exc:
-        from assistant.dialog import load_dialog
-
-        click.echo(load_dialog().line("notice.interrupted"), err=True)
-        sys.exit(143 if isinstance(exc, _Terminated) else 130)
+    run(**flags, env=_environment(), stdin=sys.stdin, stdout=sys.stdout)
 
 
 @cli.command()
@@ -276,43 +161,9 @@ def start(
 @MODEL_OPTION
 def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
     """Treat WAV as one microphone stream; print a JSON line per command heard."""
-    import json
+    from assistant.commands.recognize import run
 
-    from assistant.dialog import load_dialog
-    from assistant.listening.engines import (
-        open_recognizer,
-        short_words_or_notice,
-        stop_spotter_or_notice,
-    )
-    from assistant.listening.recognize_file import recognize_file, wav_info
-    from assistant.vocabulary import load_vocabulary
-
-    dialog = load_dialog()
-    try:
-        info = wav_info(wav)
-        listen = _listen_settings(engine, model_path, _config())
-        recognizer = open_recognizer(listen, _env_model())
-        spotter = stop_spotter_or_notice(listen, _stderr_line)
-        rate = recognizer.sample_rate
-        channels = dialog.line("recognize.mono") if info.channels == 1 else dialog.line(
-            "recognize.channels", count=info.channels)
-        _stderr_line(dialog.line("recognize.read", path=wav, seconds=info.seconds,
-                                 rate=info.rate_hertz, bits=8 * info.sample_bytes,
-                                 channels=channels))
-        _stderr_line(dialog.line(
-            "recognize.converted" if info.converted_for(rate) else "recognize.as_is", rate=rate))
-        if info.rate_hertz < rate:
-            _stderr_line(dialog.line("recognize.low_rate", rate=info.rate_hertz,
-                                     limit=info.rate_hertz // 2, wanted=rate))
-        words = short_words_or_notice(listen, _stderr_line)
-        found = recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter,
-                               short_words=words)
-        for command in found:
-            click.echo(json.dumps(command))
-        if not found:
-            _stderr_line(dialog.line("recognize.nothing", engine=recognizer.name))
-    except AssistantError as exc:
-        _fail(exc)
+    run(wav, engine, model_path, _environment())
 
 
 @cli.command("download-model")
@@ -325,13 +176,9 @@ def recognize(wav: Path, engine: str | None, model_path: Path | None) -> None:
 )
 def download_model(dest: Path) -> None:
     """Fetch the small English vosk model (about 40 MB; needs internet once)."""
-    import runpy
+    from assistant.commands.download_model import run
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "download_model.py"
-    if not script.exists():
-        _fail(AssistantError(f"{script} is missing: download-model works from a project checkout"))
-    sys.argv = [str(script), "--dest", str(dest)]
-    runpy.run_path(str(script), run_name="__main__")
+    run(dest)
 
 
 @cli.command()
@@ -346,74 +193,21 @@ def download_model(dest: Path) -> None:
 @RATE_OPTION
 def say(text: str, out: Path | None, voice: str | None, rate: int | None) -> None:
     """Speak TEXT aloud (or write it to a WAV file): handy for choosing a voice."""
-    from assistant.dialog import load_dialog
-    from assistant.speech.say_command import say_text
+    from assistant.commands.say import run
 
-    try:
-        if out is not None and not out.parent.is_dir():  # before the speech is rendered
-            code = errno.ENOTDIR if out.parent.exists() else errno.ENOENT
-            raise OSError(code, os.strerror(code), str(out.parent))
-        if voice:  # a wrong name is the first thing to say, whatever else is missing
-            from assistant.speech.voice_choice import check_voice
-
-            check_voice(voice)
-        settings = SpeechSettings(voice=voice, cache_dir=_cache_dir())
-        say_text(text, settings if rate is None else replace(settings, rate_wpm=rate), out,
-                 _stderr_line)
-    except AssistantError as exc:
-        _fail(exc)
-    except OSError as exc:
-        if out is None:
-            raise
-        _fail(AssistantError(_cannot_write(load_dialog(), out, exc)))
-
-
-def _cannot_write(dialog: Dialog, path: Path, exc: OSError) -> str:
-    """One line naming the file and why, for a path the user gave (or implied)."""
-    reason = exc.strerror or str(exc)
-    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
-    return dialog.line("cannot_write", path=path, reason=reason, where=where)
+    run(text, out, voice, rate, _environment())
 
 
 @cli.command()
 def voices() -> None:
     """List the voices, natural first, each with a command to hear it (use with --voice)."""
-    from assistant.speech.say_command import list_voices
+    from assistant.commands.voices import run
 
-    try:
-        for row in list_voices():
-            click.echo(row)
-    except AssistantError as exc:
-        _fail(exc)
+    run()
 
 
-def _listen_settings(
-    engine: str | None,
-    model_path: Path | None,
-    config: Config | None = None,
-    input_device: str | None = None,
-) -> ListenSettings:
-    """Flags first, then the config file, then the defaults."""
-    config = config or Config(_config_path())
-    model = model_path or (Path(config.model).expanduser() if config.model else None)
-    return ListenSettings(
-        engine=(engine or config.engine or "auto"),  # type: ignore[arg-type]
-        model_path=model,
-        input_device=_device(input_device, config.input_device),
-        search_dirs=(PROJECT_MODELS,),
-        stop_model=STOP_MODEL,
-        word_model=WORD_MODEL,
-        barge_in=config.barge_in if config.barge_in is not None else True,
-    )
-
-
-def _pick(flag: T | None, configured: T | None) -> T | None:
-    """The flag when given, else the config file's value (None: neither says)."""
-    return flag if flag is not None else configured
-
-
-def _device(flag: str | None, configured: str | int | None) -> str | int | None:
-    return flag if flag is not None else configured
+def _environment() -> Environment:
+    return Environment(_config_path(), _home(), _cache_dir(), _env_model())
 
 
 def _config_path() -> Path:
@@ -424,27 +218,6 @@ def _config_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir("massage-assistant")) / CONFIG_NAME
-
-
-def _config() -> Config:
-    return load_config(_config_path())
-
-
-def _wants_screen(plain: bool, config: Config) -> bool:
-    """The live screen on a terminal, unless --plain or the config says no."""
-    return not plain and config.live_screen is not False and sys.stdout.isatty()
-
-
-def _choose_devices(
-    input_device: str | int | None, output_device: str | int | None, save: bool, config: Config
-) -> None:
-    """Fail early, naming what exists, when a chosen device is not there; save if asked."""
-    from assistant.devices_command import resolve, save_choice
-
-    chosen_in = resolve(input_device, "input")
-    chosen_out = resolve(output_device, "output")
-    if save:
-        save_choice(config.path, chosen_in, chosen_out)
 
 
 def _home() -> Path:
@@ -478,46 +251,18 @@ def _cache_dir() -> Path:
 )
 def history(limit: int) -> None:
     """Recent sessions, and how often per week against the 2 to 3 that help most."""
-    from assistant.dialog import load_dialog
-    from assistant.history import history_lines
-    from assistant.memory import Memory, MemoryUnavailable
-    from assistant.session_memory import memory_problem
+    from assistant.commands.history import run
 
-    dialog = load_dialog()
-    try:
-        memory = Memory(_home())
-        try:
-            if memory.moved_aside is not None:
-                click.echo(dialog.line("notice.memory_moved_aside", path=memory.moved_aside))
-            for line in history_lines(memory, limit):
-                click.echo(line)
-        finally:
-            memory.close()
-    except MemoryUnavailable as exc:
-        click.echo(memory_problem(dialog, exc, in_session=False), err=True)
-        sys.exit(1)
+    run(limit, _environment())
 
 
 @cli.command()
 @click.option("--yes", "confirmed", is_flag=True, help="Do not ask for confirmation.")
 def forget(confirmed: bool) -> None:
     """Delete everything remembered: preferences, safety answers and history."""
-    from assistant.dialog import load_dialog
-    from assistant.memory import MemoryUnavailable
-    from assistant.memory import forget as wipe
-    from assistant.session_memory import memory_problem
+    from assistant.commands.forget import run
 
-    dialog = load_dialog()
-    home = _home()
-    if not confirmed and not click.confirm(dialog.line("memory.forget_confirm", folder=home)):
-        click.echo(dialog.line("memory.nothing_deleted"))
-        return
-    try:
-        found = wipe(home)
-    except MemoryUnavailable as exc:
-        click.echo(memory_problem(dialog, exc, in_session=False), err=True)
-        sys.exit(1)
-    click.echo(dialog.line("memory.forgotten" if found else "memory.nothing_stored"))
+    run(confirmed, _environment())
 
 
 @cli.command()
@@ -535,53 +280,14 @@ def forget(confirmed: bool) -> None:
     show_default=True,
     help='How long to listen for "stop" each try.',
 )
-def check(
-    engine: str | None,
-    model_path: Path | None,
-    input_device: str | None,
-    output_device: str | None,
-    save_devices: bool,
-    voice: str | None,
-    rate: int | None,
-    listen_seconds: float,
-) -> None:
+def check(**flags: Any) -> None:
     """Sound check before a session: speakers, microphone level, and hearing "stop".
 
     Answers can be typed (yes/no and Enter) or spoken. Exits 1 when something needs
     fixing; each problem says what to do."""
-    from assistant.check.run import run_check
-    from assistant.memory import Memory
+    from assistant.commands.check.run import run
 
-    try:
-        config = _config()
-        listen = _listen_settings(engine, model_path, config, input_device)
-        output = _device(output_device, config.output_device)
-        _choose_devices(listen.input_device, output, save_devices, config)
-        memory = Memory(_home())
-        try:
-            if memory.moved_aside is not None:  # said here, or no session would say it
-                from assistant.dialog import load_dialog
-
-                _stderr_line(load_dialog().line("notice.memory_moved_aside",
-                                                path=memory.moved_aside))
-            prefs = memory.preferences()
-        finally:
-            memory.close()
-        learned_rate = int(prefs["rate_wpm"]) if prefs.get("rate_wpm", "").isdigit() else None
-        speech = SpeechSettings(
-            voice=_pick(voice, config.voice) or prefs.get("voice"),
-            rate_wpm=_pick(rate, config.rate) or learned_rate or SpeechSettings.rate_wpm,
-            volume=config.volume or SpeechSettings.volume,
-            output_device=output,
-            cache_dir=_cache_dir(),
-        )
-        settings = CheckSettings(listen_s=listen_seconds)
-        problems = run_check(
-            listen, speech, _env_model(), settings, sys.stdin, sys.stdout, sys.stdout.isatty()
-        )
-    except AssistantError as exc:
-        _fail(exc)
-    sys.exit(1 if problems else 0)
+    run(**flags, env=_environment(), stdin=sys.stdin, stdout=sys.stdout)
 
 
 @cli.command()
@@ -592,48 +298,9 @@ def devices(input_device: str | None, output_device: str | None, save: bool) -> 
     """List microphones and speakers; --input/--output choose, --save remembers.
 
     '*' marks the device a session would use now."""
-    from assistant.devices_command import device_lines, resolve, save_choice
-    from assistant.dialog import load_dialog
+    from assistant.commands.devices import run
 
-    dialog = load_dialog()
-    try:
-        config = _config()
-        chosen_in = _device(input_device, config.input_device)
-        chosen_out = _device(output_device, config.output_device)
-        found_in, found_out = resolve(chosen_in, "input"), resolve(chosen_out, "output")
-        for line in device_lines(dialog, chosen_in, chosen_out):
-            click.echo(line)
-        click.echo("")
-        if found_in is not None and input_device is not None:
-            click.echo(dialog.line(
-                "devices.chosen_input", index=found_in.index, name=found_in.name))
-        if found_out is not None and output_device is not None:
-            click.echo(dialog.line(
-                "devices.chosen_output", index=found_out.index, name=found_out.name))
-        if save and (input_device is not None or output_device is not None):
-            save_choice(
-                config.path,
-                found_in if input_device is not None else None,
-                found_out if output_device is not None else None,
-            )
-            click.echo(dialog.line("devices.saved", path=config.path))
-        elif input_device is not None or output_device is not None:
-            flags = "".join(
-                f" --{name} {_quoted(value)}"
-                for name, value in (("input", input_device), ("output", output_device))
-                if value is not None
-            )
-            click.echo(dialog.line("devices.try_it", flags=flags))
-        else:
-            click.echo(dialog.line("devices.how_to_choose"))
-    except AssistantError as exc:
-        _fail(exc)
-
-
-def _quoted(value: str) -> str:
-    import shlex
-
-    return shlex.quote(value)
+    run(input_device, output_device, save, _environment())
 
 
 @cli.command("config")
@@ -641,45 +308,9 @@ def _quoted(value: str) -> str:
 @click.option("--init", is_flag=True, help="Write a file with every key explained (commented).")
 def config_command(path_only: bool, init: bool) -> None:
     """Where the config file is, what it sets, and the keys it can set."""
-    from assistant.config_file import KEYS, example_text
-    from assistant.dialog import load_dialog
+    from assistant.commands.config import run
 
-    dialog = load_dialog()
-    path = _config_path()
-    if path_only:
-        click.echo(str(path))
-        return
-    if init:
-        if path.exists():
-            click.echo(dialog.line("config.exists", path=path))
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(example_text(), encoding="utf-8")
-        except OSError as exc:
-            _fail(AssistantError(_cannot_write(dialog, path, exc)))
-        click.echo(dialog.line("config.created", path=path))
-        return
-    click.echo(dialog.line("config.file", path=path))
-    try:
-        config = _config()
-    except AssistantError as exc:
-        _fail(exc)
-    if not config.exists:
-        click.echo(dialog.line("config.missing"))
-    values = config.set_values()
-    if values:
-        from assistant.config_file import toml_value
-
-        click.echo(dialog.line("config.set_header"))
-        for name, value in values:
-            click.echo(f"  {name} = {toml_value(value)}")
-    elif config.exists:
-        click.echo(dialog.line("config.nothing_set"))
-    click.echo(dialog.line("config.keys_header"))
-    width = max(len(key.name) for key in KEYS)
-    for key in KEYS:
-        click.echo(f"  {key.name:<{width}}  {key.about}")
+    run(path_only, init, _environment())
 
 
 def _env_model() -> Path | None:

@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 
 from assistant.listening.recognize_file import read_wav  # noqa: E402
 from assistant.ports import Heard, Recognizer  # noqa: E402
-from assistant.vocabulary import Vocabulary, load_vocabulary  # noqa: E402
+from assistant.session.vocabulary import Vocabulary, load_vocabulary  # noqa: E402
 from tests.harness import speech_samples as ss  # noqa: E402
 
 FOLDERS = ("stop", "go", "yes", "no", "up", "down", "left", "right", "on", "off",

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.vocabulary import Vocabulary, load_vocabulary
+from assistant.session.vocabulary import Vocabulary, load_vocabulary
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BEGIN = (

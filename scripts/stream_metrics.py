@@ -184,7 +184,7 @@ class WordScore:
 
 def trained_speakers() -> frozenset[str]:
     """Whom the shipped short-word classifier was trained on (empty without it)."""
-    from assistant.cli import WORD_MODEL
+    from assistant.commands.common import WORD_MODEL
     from assistant.errors import ModelMissing
     from assistant.listening.short_words import WordModel
 
@@ -315,7 +315,7 @@ def synthetic_speech(kind: str, out: Path) -> float | None:
     voices) or every line of every routine ("routine_lines", self and partner wording,
     in an espeak-ng voice unlike the assistant's), as one stream like `speech_stream`;
     the seconds of speech, or None when no synthesizer is here."""
-    from assistant.routines import builtin_names, load_routine
+    from assistant.session.routines import builtin_names, load_routine
     from tests.harness import speech_samples as ss
 
     if shutil.which("espeak-ng") is None:
@@ -385,12 +385,13 @@ def _worker_init() -> None:
 def recognize_stream(wav: Path, engine: str, model: Path | None) -> StreamResult:
     """Every command a session acts on in `wav`, with a fresh recognizer and stop spotter
     built as the program builds them (both keep state across a stream)."""
-    from assistant.cli import MODEL_ENV, PROJECT_MODELS, STOP_MODEL, WORD_MODEL
+    from assistant.cli import MODEL_ENV
+    from assistant.commands.common import PROJECT_MODELS, STOP_MODEL, WORD_MODEL
     from assistant.errors import ModelMissing
     from assistant.listening.engines import open_recognizer, open_short_words, open_stop_spotter
     from assistant.listening.recognize_file import recognize_file
+    from assistant.session.vocabulary import load_vocabulary
     from assistant.settings import ListenSettings
-    from assistant.vocabulary import load_vocabulary
 
     t0 = time.monotonic()
     settings = ListenSettings(

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.memory import Memory
-from assistant.safety import load_screening
+from assistant.memory.store import Memory
+from assistant.session.safety import load_screening
 
 pytest_plugins = ["tests.harness.room"]
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.dialog import load_dialog
 from assistant.events import EventLog
 from assistant.ports import Heard
-from assistant.routines import load_routine
-from assistant.safety import ScreeningPlan, ScreeningPlans
-from assistant.session import Command, Session
-from assistant.session_screening import ResumeOffer
+from assistant.session.dialog import load_dialog
+from assistant.session.guide import Command, Session
+from assistant.session.routines import load_routine
+from assistant.session.safety import ScreeningPlan, ScreeningPlans
+from assistant.session.screening import ResumeOffer
+from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import SessionSettings
-from assistant.vocabulary import load_vocabulary
 
 
 class ManualClock:

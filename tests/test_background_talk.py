@@ -19,8 +19,8 @@ import pytest
 from assistant.listening.endpointer import EndpointerSettings, VadEndpointer
 from assistant.listening.engines import open_recognizer, open_short_words, open_stop_spotter
 from assistant.listening.recognize_file import read_wav, recognize_file
+from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import ListenSettings
-from assistant.vocabulary import load_vocabulary
 from tests.harness import speech_samples as ss
 
 MODELS = Path(__file__).resolve().parents[1] / "models"

@@ -16,11 +16,11 @@ import pytest
 
 from assistant.app import RunOptions, run_guided_session
 from assistant.chatter import chatter_to
-from assistant.dialog import load_dialog
 from assistant.screen.typing import TerminalTyping
-from assistant.session import Command
+from assistant.session.dialog import load_dialog
+from assistant.session.guide import Command
+from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings
-from assistant.vocabulary import load_vocabulary
 
 CHATTER = b"ALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred\n"
 

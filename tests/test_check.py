@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.check.hearing import Hearing
-from assistant.check.report import Report, TypedAnswers
-from assistant.check.steps import Parts, SoundCheck
-from assistant.dialog import load_dialog
+from assistant.commands.check.hearing import Hearing
+from assistant.commands.check.report import Report, TypedAnswers
+from assistant.commands.check.steps import Parts, SoundCheck
 from assistant.listening.engines import EngineChoice
 from assistant.ports import Heard
+from assistant.session.dialog import load_dialog
+from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import CheckSettings
-from assistant.vocabulary import load_vocabulary
 from tests.fakes import QuietRecognizer
 from tests.harness.room import Room
 from tests.harness.speech_samples import RATE, require_espeak, synthesize

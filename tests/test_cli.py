@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
-from assistant.dialog import load_dialog
 from assistant.errors import AudioUnavailable
-from assistant.memory import Memory
-from assistant.routines import load_routine
+from assistant.memory.store import Memory
+from assistant.session.dialog import load_dialog
+from assistant.session.routines import load_routine
 
 PROGRAM = [sys.executable, "-m", "assistant"]
 

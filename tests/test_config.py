@@ -20,7 +20,7 @@ from assistant.config_file import (
     load_config,
     save_values,
 )
-from assistant.routines import load_routine
+from assistant.session.routines import load_routine
 
 PROGRAM = [sys.executable, "-m", "assistant"]
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from assistant.adapters.sounddevice_io import list_devices
 from assistant.cli import cli
 from assistant.config_file import CONFIG_NAME, load_config
-from assistant.dialog import load_dialog
+from assistant.session.dialog import load_dialog
 from tests.harness.room import Room
 
 DIALOG = load_dialog()

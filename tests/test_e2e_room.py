@@ -15,8 +15,8 @@ import numpy.typing as npt
 import pytest
 
 from assistant.listening.echo_replay import replay
+from assistant.session.vocabulary import load_vocabulary
 from assistant.speech.render_cache import CachedRenderer
-from assistant.vocabulary import load_vocabulary
 from tests.harness import speech_samples as ss
 from tests.harness.live_session import LiveSession
 from tests.harness.room import Recorder, Room

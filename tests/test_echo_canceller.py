@@ -188,7 +188,7 @@ def test_the_users_stop_over_the_assistant_keeps_its_energy(scene: Scene) -> Non
 
 def test_the_recognizer_hears_the_user_and_not_the_assistant(scene: Scene) -> None:
     from assistant.adapters.pocketsphinx_asr import PocketsphinxRecognizer
-    from assistant.vocabulary import load_vocabulary
+    from assistant.session.vocabulary import load_vocabulary
 
     vocabulary = load_vocabulary()
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ModelMissing
-from assistant.listening.engines import choose_engine, describe_engine, find_vosk_model
+from assistant.listening.engines import choose_engine, describe_engine
+from assistant.listening.vosk_model import find_vosk_model
 from assistant.settings import ListenSettings
 
 

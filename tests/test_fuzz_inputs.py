@@ -29,17 +29,17 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from assistant.commands.history import history_lines
 from assistant.config_file import KEYS, ConfigError, load_config
-from assistant.dialog import load_dialog
 from assistant.errors import AssistantError, DataFileError
-from assistant.history import history_lines
 from assistant.listening.recognize_file import AudioFileError, read_wav, wav_info
-from assistant.memory import DB_NAME, Memory, MemoryUnavailable
-from assistant.remembered import open_start
-from assistant.routines import load_routine, load_routine_file
-from assistant.session_memory import SessionMemory
+from assistant.memory.recorder import SessionMemory
+from assistant.memory.remembered import open_start
+from assistant.memory.store import DB_NAME, Memory, MemoryUnavailable
+from assistant.session.dialog import load_dialog
+from assistant.session.routines import load_routine, load_routine_file
+from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import MemorySettings, SessionSettings
-from assistant.vocabulary import load_vocabulary
 from tests.conftest import seed_home
 
 FUZZ = settings(
@@ -362,12 +362,12 @@ def healthy() -> bytes:
 def parsed_once() -> Iterator[None]:
     """Dialog lines and routines parsed once, not in every case: the package's own files
     are not what is fuzzed here, and parsing them is most of a case's time."""
-    import assistant.history
-    import assistant.remembered
+    import assistant.commands.history
+    import assistant.memory.remembered
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(assistant.history, "load_dialog", functools.cache(load_dialog))
-        patch.setattr(assistant.remembered, "load_routine", functools.cache(load_routine))
+        patch.setattr(assistant.commands.history, "load_dialog", functools.cache(load_dialog))
+        patch.setattr(assistant.memory.remembered, "load_routine", functools.cache(load_routine))
         yield
 
 

@@ -34,8 +34,8 @@ from assistant.listening.hearing import Hearing
 from assistant.listening.recognize_file import read_wav, recognize_file
 from assistant.listening.short_words import WordModel
 from assistant.listening.spotter import CommandSpotter
+from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import ListenSettings
-from assistant.vocabulary import load_vocabulary
 from tests.harness import speech_samples as ss
 
 MODELS = Path(__file__).resolve().parents[1] / "models"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.dialog import load_dialog
+from assistant.session.dialog import load_dialog
 from tests.harness.room import Room
 
 

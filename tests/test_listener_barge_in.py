@@ -11,8 +11,8 @@ from assistant.listening.echo_canceller import EchoCanceller
 from assistant.listening.listener import Listener
 from assistant.listening.spotter import CommandSpotter
 from assistant.ports import Heard
-from assistant.session import Command
-from assistant.vocabulary import load_vocabulary
+from assistant.session.guide import Command
+from assistant.session.vocabulary import load_vocabulary
 from tests.fakes import QuietRecognizer
 
 BLOCK_S = 0.1

@@ -13,8 +13,8 @@ from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.listening.listener import Listener
 from assistant.listening.recognize_file import resample
 from assistant.listening.spotter import CommandSpotter
-from assistant.session import Command
-from assistant.vocabulary import load_vocabulary
+from assistant.session.guide import Command
+from assistant.session.vocabulary import load_vocabulary
 from tests.fakes import ManualClock, QuietRecognizer
 
 RATE = 16000

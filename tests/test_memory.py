@@ -20,11 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
-from assistant.dialog import load_dialog
-from assistant.memory import DB_NAME, Memory, MemoryUnavailable
-from assistant.routines import load_routine
-from assistant.safety import load_screening
-from assistant.session_memory import SessionMemory
+from assistant.memory.recorder import SessionMemory
+from assistant.memory.store import DB_NAME, Memory, MemoryUnavailable
+from assistant.session.dialog import load_dialog
+from assistant.session.routines import load_routine
+from assistant.session.safety import load_screening
 from assistant.settings import MemorySettings
 
 PROGRAM = [sys.executable, "-m", "assistant"]
@@ -198,11 +198,11 @@ def test_check_says_where_a_corrupt_file_was_moved(
 ) -> None:
     """`check` opens memory too: moving the file aside without a word there would leave
     no session to say it (the sound check itself is not what is tested here)."""
-    import assistant.check.run
-    import assistant.cli
+    import assistant.commands.check.run
+    import assistant.commands.devices
 
-    monkeypatch.setattr(assistant.check.run, "run_check", lambda *args: [])
-    monkeypatch.setattr(assistant.cli, "_choose_devices", lambda *args: None)
+    monkeypatch.setattr(assistant.commands.check.run, "run_check", lambda *args: [])
+    monkeypatch.setattr(assistant.commands.devices, "choose_devices", lambda *args: None)
     (home / DB_NAME).write_bytes(b"\x00garbage" * 500)
     result = CliRunner().invoke(cli, ["check"])
     assert result.exit_code == 0, result.output
@@ -509,8 +509,8 @@ def test_the_pace_is_remembered_against_the_routine_it_was_set_in(
     tmp_path: Path, first: str, change: str, then: str, said_as: str
 ) -> None:
     """Issue 17: "slower" in quick (normal pace) made bedtime (slow) say "faster"."""
-    from assistant.remembered import plan_start
-    from assistant.routines import load_routine
+    from assistant.memory.remembered import plan_start
+    from assistant.session.routines import load_routine
     from assistant.settings import PACES, SessionSettings
     from tests.fakes import make_session
 
@@ -609,7 +609,7 @@ def test_only_steps_done_count_as_completed_not_skipped_ones(tmp_path: Path) -> 
 
 
 def test_voice_rate_chimes_and_volume_are_remembered(tmp_path: Path) -> None:
-    from assistant.remembered import plan_start
+    from assistant.memory.remembered import plan_start
     from assistant.settings import SessionSettings
 
     memory = Memory(tmp_path)
@@ -641,11 +641,11 @@ def test_a_start_that_fails_before_the_first_step_leaves_no_session_behind(
 ) -> None:
     """Issue 17: the failed start was left "in progress" and offered for resuming."""
     import assistant.app
-    import assistant.cli
+    import assistant.commands.devices
 
     # No speakers and no device lookup: the recognizer is what fails, as it does for real.
     monkeypatch.setattr(assistant.app, "_open_voice", lambda *args: None)
-    monkeypatch.setattr(assistant.cli, "_choose_devices", lambda *args: None)
+    monkeypatch.setattr(assistant.commands.devices, "choose_devices", lambda *args: None)
     result = CliRunner().invoke(cli, ["start", "--routine", "quick", *flags], input="")
     assert result.exit_code == 2, result.output
     assert "vosk model" in result.output

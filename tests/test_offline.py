@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.dialog import load_dialog
+from assistant.session.dialog import load_dialog
 from tests.harness.live_session import LiveSession
 from tests.harness.room import Room
 from tests.harness.speech_samples import RATE, require_espeak, synthesize

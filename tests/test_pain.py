@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.safety import ScreeningPlan
+from assistant.session.safety import ScreeningPlan
 from assistant.settings import PRESSURES
 from tests.fakes import Harness, make_session
 

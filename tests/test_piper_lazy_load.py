@@ -16,8 +16,8 @@ import pytest
 
 from assistant.adapters import piper_tts
 from assistant.adapters.piper_tts import PiperRenderer
-from assistant.dialog import load_dialog
 from assistant.errors import AudioUnavailable, EngineUnavailable
+from assistant.session.dialog import load_dialog
 from assistant.settings import SpeechSettings
 from assistant.speech.audio_out import Rendered, write_wav
 from assistant.speech.render_cache import CachedRenderer

@@ -22,7 +22,7 @@ from assistant.errors import DataFileError, ModelMissing
 from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.listening.recognize_file import read_wav
 from assistant.ports import Heard
-from assistant.vocabulary import Vocabulary, load_vocabulary
+from assistant.session.vocabulary import Vocabulary, load_vocabulary
 from tests.harness import speech_samples as ss
 
 STOP_CLIPS = 30

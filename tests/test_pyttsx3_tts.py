@@ -13,9 +13,10 @@ import pytest
 
 from assistant.adapters import pyttsx3_tts
 from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
+from assistant.commands.say import say_text
+from assistant.commands.voices import list_voices
 from assistant.errors import AssistantError, AudioUnavailable
 from assistant.settings import SpeechSettings
-from assistant.speech.say_command import list_voices, say_text
 
 LINE = "Slide both thumbs slowly along the arch of the foot, from the heel toward the toes."
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.vocabulary import load_vocabulary
+from assistant.session.vocabulary import load_vocabulary
 from tests.scripts_loader import load_script
 
 readme_commands = load_script("readme_commands")

@@ -17,7 +17,7 @@ from assistant.listening.recognize_file import (
     recognize_file,
 )
 from assistant.ports import Heard
-from assistant.vocabulary import load_vocabulary
+from assistant.session.vocabulary import load_vocabulary
 from tests.fakes import QuietRecognizer
 from tests.harness import speech_samples as ss
 
@@ -172,7 +172,7 @@ def test_the_program_says_what_it_read_and_that_nothing_was_heard(
     import subprocess
     import sys
 
-    from assistant.dialog import load_dialog
+    from assistant.session.dialog import load_dialog
 
     dialog = load_dialog()
     hiss = np.random.default_rng(0).normal(0, 30, 2 * rate).astype("<i2")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from assistant.cli import cli
 from assistant.errors import DataFileError
-from assistant.routines import builtin_names, load_routine
+from assistant.session.routines import builtin_names, load_routine
 from assistant.settings import PACES, PRESSURES
 from tests.fakes import make_session
 

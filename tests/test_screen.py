@@ -19,16 +19,16 @@ import numpy as np
 from rich.console import Console
 
 from assistant.app import RunOptions, follow_valid, run_guided_session
-from assistant.dialog import load_dialog
-from assistant.routines import load_routine
-from assistant.safety import ScreeningPlan
 from assistant.screen.level import FLOOR_DBFS, MicLevel, block_dbfs
 from assistant.screen.live import LiveScreen
 from assistant.screen.model import ScreenModel
 from assistant.screen.view import SEPARATOR, hint, render
-from assistant.session_screening import ResumeOffer
+from assistant.session.dialog import load_dialog
+from assistant.session.routines import load_routine
+from assistant.session.safety import ScreeningPlan
+from assistant.session.screening import ResumeOffer
+from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings
-from assistant.vocabulary import load_vocabulary
 from tests.fakes import Harness, make_session
 from tests.harness.room import Room
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.plan import make_plan
-from assistant.routines import builtin_names, load_routine
-from assistant.safety import ScreeningPlan, ScreeningPlans, load_screening, plan_screening
-from assistant.session_screening import ResumeOffer
-from assistant.vocabulary import normalize
+from assistant.session.plan import make_plan
+from assistant.session.routines import builtin_names, load_routine
+from assistant.session.safety import ScreeningPlan, ScreeningPlans, load_screening, plan_screening
+from assistant.session.screening import ResumeOffer
+from assistant.session.vocabulary import normalize
 from tests.fakes import Harness, make_session
 
 SCREENING = load_screening()
@@ -259,10 +259,10 @@ def test_an_answer_not_caught_twice_is_said_to_be_a_yes_for_today_only() -> None
 
 
 def test_an_assumed_yes_is_not_remembered_and_is_asked_again_next_time(tmp_path: Path) -> None:
-    from assistant.dialog import load_dialog
-    from assistant.memory import Memory
-    from assistant.remembered import plan_start
-    from assistant.session_memory import SessionMemory
+    from assistant.memory.recorder import SessionMemory
+    from assistant.memory.remembered import plan_start
+    from assistant.memory.store import Memory
+    from assistant.session.dialog import load_dialog
     from assistant.settings import MemorySettings, SessionSettings
 
     memory = Memory(tmp_path)

@@ -9,12 +9,12 @@ import pytest
 from transitions import EventData
 
 import assistant
-from assistant.dialog import load_dialog
-from assistant.routines import builtin_names, load_routine
-from assistant.safety import ScreeningPlan
-from assistant.session_states import State
+from assistant.session.dialog import load_dialog
+from assistant.session.routines import builtin_names, load_routine
+from assistant.session.safety import ScreeningPlan
+from assistant.session.states import State
+from assistant.session.vocabulary import load_vocabulary, normalize
 from assistant.settings import PRESSURES
-from assistant.vocabulary import load_vocabulary, normalize
 from tests.fakes import Harness, make_session
 
 
@@ -477,7 +477,7 @@ def test_a_trigger_fired_from_a_callback_waits_for_the_current_one(
 
 # ----- the dialog keys in the code --------------------------------------------------
 
-SESSION_SOURCES = ["session.py", "session_screening.py"]
+SESSION_SOURCES = ["session/guide.py", "session/screening.py"]
 PLACEHOLDERS: dict[str, list[str]] = {
     "self.state_name": STATES,
     "self.mode": ["self", "partner"],

@@ -5,7 +5,7 @@ Logic only, on the manual clock with a recording voice (tests/fakes.py).
 
 from __future__ import annotations
 
-from assistant.routines import load_routine
+from assistant.session.routines import load_routine
 from assistant.speech.spoken_voice import PrintedVoice
 from tests.fakes import make_session
 

@@ -11,7 +11,7 @@ from assistant.listening.short_words import OTHER, WordReading
 from assistant.listening.spotter import CommandSpotter
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Heard
-from assistant.vocabulary import load_vocabulary
+from assistant.session.vocabulary import load_vocabulary
 from tests.fakes import ScriptedRecognizer
 
 RATE = 16000

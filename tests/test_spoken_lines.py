@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.dialog import load_dialog
-from assistant.routines import builtin_names, load_routine
-from assistant.safety import load_screening
+from assistant.session.dialog import load_dialog
+from assistant.session.routines import builtin_names, load_routine
+from assistant.session.safety import load_screening
 from assistant.settings import Mode
 from assistant.speech.audio_out import ClosableRenderer, Rendered
 from tests.harness.speech_samples import require_piper

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from assistant.listening.spotter import CommandSpotter
 from assistant.ports import Heard
-from assistant.vocabulary import load_vocabulary
+from assistant.session.vocabulary import load_vocabulary
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import DataFileError
-from assistant.session_states import TRANSITIONS
-from assistant.vocabulary import load_vocabulary, normalize
+from assistant.session.states import TRANSITIONS
+from assistant.session.vocabulary import load_vocabulary, normalize
 
 ISSUE_PHRASES = {
     "stop": ["stop", "stop stop", "enough"],

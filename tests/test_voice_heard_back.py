@@ -18,8 +18,8 @@ import pytest
 
 from assistant.adapters.pocketsphinx_asr import PocketsphinxRecognizer
 from assistant.adapters.pyttsx3_tts import Pyttsx3Renderer
+from assistant.session.vocabulary import load_vocabulary
 from assistant.speech.audio_out import resample
-from assistant.vocabulary import load_vocabulary
 from tests.harness import speech_samples as ss
 from tests.test_pocketsphinx_asr import hits_and_wrong, stream
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.dialog import load_dialog
-from assistant.memory import Memory
+from assistant.memory.store import Memory
+from assistant.session.dialog import load_dialog
 from assistant.speech.render_cache import CachedRenderer
 from assistant.speech.voice_choice import check_voice, installed_voice
 from assistant.speech.voice_names import UnknownVoice, parse_voice

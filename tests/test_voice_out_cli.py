@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from assistant.adapters.pyttsx3_tts import UnknownVoice
-from assistant.dialog import load_dialog
-from assistant.memory import Memory
+from assistant.memory.store import Memory
+from assistant.session.dialog import load_dialog
 from assistant.speech.voice_choice import check_voice, installed_voice
 
 PROGRAM = [sys.executable, "-m", "assistant"]

@@ -26,10 +26,10 @@ import numpy as np
 import pytest
 
 from assistant.adapters.sounddevice_io import MicrophoneStream, find_device
+from assistant.commands.say import say_text
 from assistant.errors import AudioUnavailable
 from assistant.settings import SpeechSettings
 from assistant.speech.audio_out import FloatAudio, resample
-from assistant.speech.say_command import say_text
 from assistant.speech.spoken_voice import SpokenVoice, open_spoken_voice
 from tests.harness.room import Recording, Room
 

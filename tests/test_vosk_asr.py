@@ -9,10 +9,10 @@ import pytest
 
 from assistant.adapters.vosk_asr import UNKNOWN, VoskRecognizer, grammar_json, split_phrases
 from assistant.errors import ModelMissing
-from assistant.listening.engines import find_vosk_model
 from assistant.listening.recognize_file import commands_from
+from assistant.listening.vosk_model import find_vosk_model
 from assistant.ports import Heard
-from assistant.vocabulary import load_vocabulary
+from assistant.session.vocabulary import load_vocabulary
 from tests.harness import speech_samples as ss
 
 MODELS = Path(__file__).resolve().parents[1] / "models"

@@ -28,7 +28,7 @@ import pocketsphinx
 from assistant.errors import AssistantError, DataFileError, ModelMissing
 from assistant.listening.endpointer import EndpointerSettings, SpeechProbability, VadEndpointer
 from assistant.ports import Heard
-from assistant.vocabulary import load_vocabulary, normalize
+from assistant.session.vocabulary import load_vocabulary, normalize
 
 TUNING_FILE = "data/pocketsphinx_thresholds.toml"
 _TOKEN_PREFIX = "cmd_"

@@ -15,9 +15,9 @@ from typing import Any
 import vosk
 
 from assistant.errors import AssistantError, ModelMissing
-from assistant.listening.engines import looks_like_model
+from assistant.listening.vosk_model import looks_like_model
 from assistant.ports import Heard
-from assistant.vocabulary import normalize
+from assistant.session.vocabulary import normalize
 
 UNKNOWN = "[unk]"
 FETCH_HINT = "run `massage-assistant download-model` to fetch the small English model"

@@ -5,7 +5,8 @@ folder under the search directories that looks like a vosk model, then the
 pocketsphinx model that ships inside its Python package. Engines are imported
 only once chosen, so choosing costs nothing: importing vosk (with the requests,
 ssl and tqdm it brings) took 19.5 MB in each process that only asked whether a
-folder holds a model, the program's and the recognizer's.
+folder holds a model, the program's and the recognizer's. What a model folder looks
+like is `vosk_model`'s, which the vosk adapter imports too (not this module).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from assistant.dialog import load_dialog
 from assistant.errors import ModelMissing
 from assistant.listening.stop_spotter import StopSpotter
+from assistant.listening.vosk_model import find_vosk_model
 from assistant.ports import Recognizer
+from assistant.session.dialog import load_dialog
 from assistant.settings import ListenSettings
 
 if TYPE_CHECKING:  # numpy: never in the recognizer's own process, which imports this
@@ -42,27 +44,6 @@ class EngineChoice:
     """The short-word classifier that listens beside them."""
     detector: str = "the recognizer's own"
     """What cuts the stream into utterances."""
-
-
-MODEL_MARKERS = (Path("am") / "final.mdl", Path("conf") / "model.conf")
-"""Files that only a vosk model folder has."""
-
-
-def looks_like_model(path: Path) -> bool:
-    return path.is_dir() and any((path / marker).is_file() for marker in MODEL_MARKERS)
-
-
-def find_vosk_model(search_dirs: tuple[Path, ...]) -> Path | None:
-    """The first search dir that is a vosk model, or holds one (subfolders in name order)."""
-    for base in search_dirs:
-        base = base.expanduser()
-        if looks_like_model(base):
-            return base
-        if base.is_dir():
-            for sub in sorted(p for p in base.iterdir() if p.is_dir()):
-                if looks_like_model(sub):
-                    return sub
-    return None
 
 
 def choose_engine(settings: ListenSettings, env_model: Path | None) -> EngineChoice:

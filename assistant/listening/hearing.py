@@ -22,8 +22,8 @@ from assistant.listening.short_words import OTHER, TAUGHT, WordReader, WordReadi
 from assistant.listening.spotter import CommandSpotter, Decision
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Heard, Recognizer
-from assistant.session import Command
-from assistant.vocabulary import Vocabulary, normalize
+from assistant.session.guide import Command
+from assistant.session.vocabulary import Vocabulary, normalize
 
 STOP_INTENT = "stop"
 SPOT_SPAN_S = 0.5

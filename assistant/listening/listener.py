@@ -31,8 +31,8 @@ from assistant.listening.short_words import ShortWords
 from assistant.listening.spotter import CommandSpotter
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Recognizer
-from assistant.session import Command
-from assistant.vocabulary import Vocabulary
+from assistant.session.guide import Command
+from assistant.session.vocabulary import Vocabulary
 
 Block = tuple[bytes, float]
 """16-bit mono PCM and the time.monotonic() of its first sample."""

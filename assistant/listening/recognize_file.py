@@ -23,7 +23,7 @@ from assistant.listening.short_words import ShortWords
 from assistant.listening.spotter import CommandSpotter
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Heard, Recognizer
-from assistant.vocabulary import Vocabulary
+from assistant.session.vocabulary import Vocabulary
 
 Samples = npt.NDArray[np.int16]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.ports import Heard
-from assistant.session import Command
-from assistant.vocabulary import Vocabulary, normalize
+from assistant.session.guide import Command
+from assistant.session.vocabulary import Vocabulary, normalize
 
 
 class PlayedLine(Protocol):

@@ -12,10 +12,10 @@ from typing import TextIO
 from rich.console import Console, RenderableType
 from rich.live import Live
 
-from assistant.dialog import load_dialog
 from assistant.screen.model import ScreenModel
 from assistant.screen.view import render
-from assistant.vocabulary import Vocabulary
+from assistant.session.dialog import load_dialog
+from assistant.session.vocabulary import Vocabulary
 
 REFRESH_PER_SECOND = 6.0
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.events import Event
-from assistant.plan import PlanItem
-from assistant.routines import Routine
-from assistant.session import VALIDITY
+from assistant.session.guide import VALIDITY
+from assistant.session.plan import PlanItem
+from assistant.session.routines import Routine
 from assistant.settings import PRESSURES, SessionSettings
 
 TIMED_STATES = ("running", "switching", "paused", "stopped")
@@ -89,7 +89,7 @@ class Snapshot:
     heard: HeardLine | None
     valid: frozenset[str]
     awaiting: str | None = None
-    """The prompt waiting for a reply (session_screening's phase): its answers come first."""
+    """The prompt waiting for a reply (session/screening.py's phase): its answers come first."""
     typing: str | None = None
     """The line being typed on the terminal; None: keys are not read by the screen."""
 

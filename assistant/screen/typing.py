@@ -18,9 +18,9 @@ import termios
 import threading
 from typing import Any
 
-from assistant.session import Command
-from assistant.text_input import typed_command
-from assistant.vocabulary import Vocabulary
+from assistant.session.guide import Command
+from assistant.session.text_input import typed_command
+from assistant.session.vocabulary import Vocabulary
 
 MAX_CHARS = 60
 _ERASE = ("\x7f", "\x08")

@@ -13,11 +13,11 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from assistant.dialog import Dialog
 from assistant.screen.level import FLOOR_DBFS
 from assistant.screen.model import HeardLine, Snapshot
+from assistant.session.dialog import Dialog
+from assistant.session.vocabulary import Vocabulary
 from assistant.settings import PACES
-from assistant.vocabulary import Vocabulary
 
 MAX_WIDTH = 100
 INSTRUCTION_LINES = 5

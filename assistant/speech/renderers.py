@@ -157,7 +157,7 @@ def _failed(error: BaseException) -> Future[Rendered]:
 
 
 def _no_natural_voice(exc: AudioUnavailable) -> str:
-    from assistant.dialog import load_dialog
+    from assistant.session.dialog import load_dialog
 
     return load_dialog().line("notice.no_natural_voice", reason=str(exc).rstrip("."))
 

@@ -250,7 +250,7 @@ def open_spoken_voice(
     resampler latency to every cut-off. Call `close()` when done.
     """
     from assistant.adapters.sounddevice_io import NoAudioDevice, SpeakerStream, find_device
-    from assistant.dialog import load_dialog
+    from assistant.session.dialog import load_dialog
     from assistant.speech.renderers import open_renderer
 
     try:  # the device first: without one, no engine is loaded and no notice said for it

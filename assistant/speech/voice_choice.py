@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from assistant.dialog import Dialog
 from assistant.errors import AudioUnavailable
-from assistant.memory import Memory, MemoryUnavailable
+from assistant.memory.store import Memory, MemoryUnavailable
+from assistant.session.dialog import Dialog
 
 
 def check_voice(spec: str) -> bool:

@@ -38,7 +38,7 @@ class UnknownVoice(AssistantError):
     """No engine has a voice by that id, name or language."""
 
     def __init__(self, spec: str) -> None:
-        from assistant.dialog import load_dialog
+        from assistant.session.dialog import load_dialog
 
         super().__init__(load_dialog().line("notice.unknown_voice", voice=spec))
         self.spec = spec

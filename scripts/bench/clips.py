@@ -50,8 +50,8 @@ import numpy.typing as npt
 from assistant.listening.echo_canceller import EchoCanceller, EchoReference
 from assistant.listening.recognize_file import commands_from, read_wav
 from assistant.ports import Heard, Recognizer
+from assistant.session.vocabulary import Vocabulary, load_vocabulary, normalize
 from assistant.settings import ListenSettings
-from assistant.vocabulary import Vocabulary, load_vocabulary, normalize
 from bench.metric import Metric
 from tests.harness import speech_samples as ss
 from tests.harness.speech_samples import RATE as SR
@@ -151,7 +151,8 @@ def _exact(vocabulary: Vocabulary, text: str) -> bool:
 
 def open_engine(engine: str, model: Path | None) -> Recognizer:
     """The recognizer the program itself would open with these flags."""
-    from assistant.cli import MODEL_ENV, PROJECT_MODELS
+    from assistant.cli import MODEL_ENV
+    from assistant.commands.common import PROJECT_MODELS
     from assistant.listening.engines import open_recognizer
 
     settings = ListenSettings(
@@ -194,7 +195,7 @@ def listening_for(vocabulary: Vocabulary, expected: str | None) -> list[str]:
     """The phrases a session listens for where `expected` is valid: a running massage's,
     else a paused one's (resume), else a safety question's (the answers and choices);
     None: a running massage's."""
-    from assistant.session_states import TRANSITIONS, State
+    from assistant.session.states import TRANSITIONS, State
 
     def valid_in(state: State) -> frozenset[str]:
         sources = [t["source"] if isinstance(t["source"], list) else [t["source"]]
@@ -427,7 +428,7 @@ def false_accept_metric(clips: list[Clip], results: list[list[str]], synthetic: 
 
 def ordinary_speech(quick: bool) -> tuple[list[tuple[str, Samples]], list[str]]:
     """LibriVox read speech, then routine lines read by BACKGROUND_VOICE, up to the length."""
-    from assistant.routines import builtin_names, load_routine
+    from assistant.session.routines import builtin_names, load_routine
 
     budget_s = 30.0 if quick else 600.0
     pieces: list[tuple[str, Samples]] = []

@@ -383,7 +383,7 @@ def ack_latency_metrics(bench: RoomBench, run: Launch, trials: int) -> list[Metr
 def real_stops(count: int) -> list[npt.NDArray[np.float32]]:
     """Real people's "stop" (dev clips of speakers the short-word classifier never heard,
     trimmed to the word), or none without ../shared."""
-    from assistant.cli import WORD_MODEL
+    from assistant.commands.common import WORD_MODEL
     from assistant.errors import ModelMissing
     from assistant.listening.short_words import WordModel
 

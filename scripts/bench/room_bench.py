@@ -248,7 +248,7 @@ class RoomBench:
 
     def reach_running(self, run: Launch, timeout_s: float = 90.0) -> bool:
         """Into the routine: answers safety questions 'no' if the program asks them."""
-        from assistant.safety import load_screening
+        from assistant.session.safety import load_screening
 
         answers = {f"safety.{q.id}": "no" for q in load_screening().questions}
         answers["safety.any"] = "no"  # the one question about all of them, asked first
@@ -273,8 +273,8 @@ class RoomBench:
 def seeded_home(folder: Path) -> Path:
     """A private memory folder with the safety questions answered 'no', like the tests':
     every launch is a user who has done the screening, and nothing touches real data."""
-    from assistant.memory import Memory
-    from assistant.safety import load_screening
+    from assistant.memory.store import Memory
+    from assistant.session.safety import load_screening
 
     memory = Memory(folder)
     try:

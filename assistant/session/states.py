@@ -128,7 +128,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "myself", "source": [*ACTIVE, *HALTED], "dest": None, "after": "choose_myself"},
     {"trigger": "partner", "source": [*ACTIVE, *HALTED], "dest": None, "after": "choose_partner"},
     {"trigger": "safety_check", "source": [*ACTIVE, *HALTED], "dest": State.SCREENING},
-    # The person massaged changed mid-session and needs screening (session_screening).
+    # The person massaged changed mid-session and needs screening (screening.py).
     {"trigger": "screen_person", "source": [*ACTIVE, *HALTED], "dest": State.SCREENING},
     {
         "trigger": "end_session",

@@ -11,16 +11,22 @@ from dataclasses import dataclass
 
 from transitions import EventData, Machine
 
-from assistant.dialog import Dialog
 from assistant.events import EventLog
-from assistant.plan import PlanItem, make_plan
 from assistant.ports import Clock, Voice
-from assistant.routines import Routine
-from assistant.safety import Screening, ScreeningPlan, ScreeningPlans, load_screening, plans_for
-from assistant.session_screening import ResumeOffer, ScreeningMixin
-from assistant.session_states import STATES, TRANSITIONS, State
+from assistant.session.dialog import Dialog
+from assistant.session.plan import PlanItem, make_plan
+from assistant.session.routines import Routine
+from assistant.session.safety import (
+    Screening,
+    ScreeningPlan,
+    ScreeningPlans,
+    load_screening,
+    plans_for,
+)
+from assistant.session.screening import ResumeOffer, ScreeningMixin
+from assistant.session.states import STATES, TRANSITIONS, State
+from assistant.session.vocabulary import Vocabulary
 from assistant.settings import PACES, PRESSURES, Mode, SessionSettings
-from assistant.vocabulary import Vocabulary
 
 VALIDITY = ("state", "awaiting")
 """Events after which the commands understood may have changed (`valid_intents`)."""

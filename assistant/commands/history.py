@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
-from assistant.dialog import load_dialog
-from assistant.memory import Memory
+import click
+
+from assistant.commands.common import Environment
+from assistant.memory.recorder import memory_problem
+from assistant.memory.store import Memory, MemoryUnavailable
+from assistant.session.dialog import load_dialog
 
 WEEK_S = 7 * 86400.0
 WINDOW_WEEKS = 4
@@ -43,3 +48,19 @@ def history_lines(memory: Memory, limit: int) -> list[str]:
     key = "history.per_week_low" if per_week < LASTING_PER_WEEK else "history.per_week"
     lines.append(dialog.line(key, per_week=per_week))
     return lines
+
+
+def run(limit: int, env: Environment) -> None:
+    dialog = load_dialog()
+    try:
+        memory = Memory(env.home)
+        try:
+            if memory.moved_aside is not None:
+                click.echo(dialog.line("notice.memory_moved_aside", path=memory.moved_aside))
+            for line in history_lines(memory, limit):
+                click.echo(line)
+        finally:
+            memory.close()
+    except MemoryUnavailable as exc:
+        click.echo(memory_problem(dialog, exc, in_session=False), err=True)
+        sys.exit(1)

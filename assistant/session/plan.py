@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.routines import Routine, Step
+from assistant.session.routines import Routine, Step
 
 Kind = Literal["step", "switch", "finish"]
 

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.check.hearing import Hearing, Listened
-from assistant.check.report import Report, TypedAnswers
-from assistant.dialog import Dialog
+from assistant.commands.check.hearing import Hearing, Listened
+from assistant.commands.check.report import Report, TypedAnswers
 from assistant.listening.engines import EngineChoice
 from assistant.ports import Heard
+from assistant.session.dialog import Dialog
+from assistant.session.vocabulary import Vocabulary
 from assistant.settings import CheckSettings
-from assistant.vocabulary import Vocabulary
 
 SPEAK_TIMEOUT_S = 30.0
 

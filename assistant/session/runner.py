@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 
-from assistant.session import Command, Session
+from assistant.session.guide import Command, Session
 
 
 def run_session(session: Session, inbox: queue.Queue[Command], poll_s: float = 0.02,

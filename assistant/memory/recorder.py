@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from assistant.dialog import Dialog
 from assistant.events import Event
-from assistant.memory import Memory, MemoryUnavailable
+from assistant.memory.store import Memory, MemoryUnavailable
+from assistant.session.dialog import Dialog
 from assistant.settings import PRESSURES
 
 

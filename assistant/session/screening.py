@@ -27,13 +27,13 @@ from typing import Literal
 
 from transitions import EventData
 
-from assistant.dialog import Dialog
 from assistant.events import EventLog
-from assistant.plan import PlanItem, make_plan
 from assistant.ports import Voice
-from assistant.routines import Routine
-from assistant.safety import Question, Screening, ScreeningPlan
-from assistant.session_states import State
+from assistant.session.dialog import Dialog
+from assistant.session.plan import PlanItem, make_plan
+from assistant.session.routines import Routine
+from assistant.session.safety import Question, Screening, ScreeningPlan
+from assistant.session.states import State
 from assistant.settings import Mode, SessionSettings
 
 Phase = Literal["offer", "mode", "any", "questions", "choice"]

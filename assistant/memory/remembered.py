@@ -10,14 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from assistant.dialog import Dialog
 from assistant.errors import AssistantError
-from assistant.memory import Memory, MemoryUnavailable, SessionRecord
-from assistant.plan import make_plan
-from assistant.routines import Routine, load_routine
-from assistant.safety import PERSONS, ScreeningPlan, load_screening, plan_screening
-from assistant.session_memory import memory_problem
-from assistant.session_screening import ResumeOffer
+from assistant.memory.recorder import memory_problem
+from assistant.memory.store import Memory, MemoryUnavailable, SessionRecord
+from assistant.session.dialog import Dialog
+from assistant.session.plan import make_plan
+from assistant.session.routines import Routine, load_routine
+from assistant.session.safety import PERSONS, ScreeningPlan, load_screening, plan_screening
+from assistant.session.screening import ResumeOffer
 from assistant.settings import (
     PACES,
     PRESSURES,

@@ -6,8 +6,8 @@ import queue
 import threading
 from typing import TextIO
 
-from assistant.session import Command
-from assistant.vocabulary import Vocabulary
+from assistant.session.guide import Command
+from assistant.session.vocabulary import Vocabulary
 
 
 def start_text_input(

@@ -6,12 +6,16 @@ device is plugged in, names do not.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
+import click
+
 from assistant.adapters.sounddevice_io import DeviceInfo, DeviceSpec, find_device, list_devices
-from assistant.config_file import save_values
-from assistant.dialog import Dialog
+from assistant.commands.common import Environment, device_choice, fail
+from assistant.config_file import Config, load_config, save_values
 from assistant.errors import AssistantError, AudioUnavailable
+from assistant.session.dialog import Dialog, load_dialog
 
 
 class DeviceChoiceError(AssistantError):
@@ -78,3 +82,56 @@ def save_choice(
         values["speech.output"] = chosen_output.name
     if values:
         save_values(path, values)
+
+
+def choose_devices(
+    input_device: str | int | None, output_device: str | int | None, save: bool, config: Config
+) -> None:
+    """Fail early, naming what exists, when a chosen device is not there; save if asked."""
+    chosen_in = resolve(input_device, "input")
+    chosen_out = resolve(output_device, "output")
+    if save:
+        save_choice(config.path, chosen_in, chosen_out)
+
+
+def run(input_device: str | None, output_device: str | None, save: bool, env: Environment,
+        ) -> None:
+    """List both, '*' marking the device a session would use now; --input/--output choose,
+    --save remembers."""
+    dialog = load_dialog()
+    try:
+        config = load_config(env.config_path)
+        chosen_in = device_choice(input_device, config.input_device)
+        chosen_out = device_choice(output_device, config.output_device)
+        found_in, found_out = resolve(chosen_in, "input"), resolve(chosen_out, "output")
+        for line in device_lines(dialog, chosen_in, chosen_out):
+            click.echo(line)
+        click.echo("")
+        if found_in is not None and input_device is not None:
+            click.echo(dialog.line(
+                "devices.chosen_input", index=found_in.index, name=found_in.name))
+        if found_out is not None and output_device is not None:
+            click.echo(dialog.line(
+                "devices.chosen_output", index=found_out.index, name=found_out.name))
+        if save and (input_device is not None or output_device is not None):
+            save_choice(
+                config.path,
+                found_in if input_device is not None else None,
+                found_out if output_device is not None else None,
+            )
+            click.echo(dialog.line("devices.saved", path=config.path))
+        elif input_device is not None or output_device is not None:
+            flags = "".join(
+                f" --{name} {_quoted(value)}"
+                for name, value in (("input", input_device), ("output", output_device))
+                if value is not None
+            )
+            click.echo(dialog.line("devices.try_it", flags=flags))
+        else:
+            click.echo(dialog.line("devices.how_to_choose"))
+    except AssistantError as exc:
+        fail(exc)
+
+
+def _quoted(value: str) -> str:
+    return shlex.quote(value)

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from assistant.errors import DataFileError
-from assistant.routines import Phrasing
+from assistant.session.routines import Phrasing
 from assistant.settings import Mode
 
 SAFETY_FILE = "assistant/data/safety.toml"
