@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from assistant.adapters.piper_tts import PiperRenderer
-from assistant.dialog import load_dialog
+from assistant.session.dialog import load_dialog
 from assistant.settings import SpeechSettings
 from assistant.speech.audio_out import Rendered
 from assistant.speech.player import Player
