@@ -114,6 +114,34 @@ def test_after_a_recognizer_command_the_classifier_does_not_act_again() -> None:
         ("slower", "recognizer")]
 
 
+def test_a_command_in_an_utterance_the_classifier_is_sure_was_go_is_dropped() -> None:
+    """A real "go" that pocketsphinx heard as "again" (the dev clips: also "i do")."""
+    for said in ("again", "i do"):
+        script = {12: [Heard(said, True, 0.5, 0.9), utterance(0.4, 1.2, "mm", said)]}
+        assert acted(run(script, StandInWords("go", scores(go=0.95)))) == [], said
+
+
+def test_a_command_the_classifier_did_not_read_as_go_stands() -> None:
+    script = {12: [Heard("again", True, 0.5, 0.9), utterance(0.4, 1.2, "again")]}
+    assert acted(run(script, StandInWords("go", scores(go=0.5)))) == [
+        ("repeat", "recognizer")]
+
+
+def test_go_on_and_go_back_stand_whatever_the_classifier_read() -> None:
+    """The classifier's "go" was taught on them: it cannot tell them from a lone "go"."""
+    for said, intent in (("go on", "resume"), ("go back", "back"), ("go on gently", "gently")):
+        script = {12: [Heard(said, True, 0.5, 0.9), utterance(0.4, 1.2, said)]}
+        for words in (StandInWords("go", scores(go=0.99)), StandInWords(OTHER, scores())):
+            assert acted(run(script, words)) == [(intent, "recognizer")], said
+
+
+def test_an_urgent_command_is_never_dropped_for_a_go() -> None:
+    for said, intent in (("pause", "pause"), ("too much", "pain"), ("stop", "stop")):
+        script = {12: [Heard(said, True, 0.5, 0.9), utterance(0.4, 1.2, said)]}
+        assert acted(run(script, StandInWords("go", scores(go=0.99)))) == [
+            (intent, "recognizer")], said
+
+
 def test_a_spot_read_as_stop_stops() -> None:
     events = run({}, StandInWords("stop", scores(stop=0.97)), spot_at_block=12)
     assert [e.kind for e in events if e.kind in ("spotted", "dismissed")] == ["spotted"]
