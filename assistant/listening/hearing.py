@@ -86,6 +86,12 @@ GO = "go"
 """The classifier's one word that is no command."""
 
 
+def _taught_answer(heard: Heard, intent: str) -> bool:
+    """Whether the recognizer's command is a "yes" or "no" said as the classifier was
+    taught it (those it checks as answers)."""
+    return intent in CHECKED_ANSWERS and normalize(heard.text) in TAUGHT[intent]
+
+
 def says_go(phrase: str) -> bool:
     """Whether a command phrase holds a "go" the classifier was taught on ("go on")."""
     return any(phrase == p or phrase.startswith(p + " ") for p in TAUGHT[GO])
@@ -192,13 +198,9 @@ class Hearing:
         match = self.vocabulary.intent_for(heard.text)
         if match is None:
             return False
-        return self._taught_answer(heard) or (
-            match[0] not in self.vocabulary.priority_intents() and not says_go(match[1]))
-
-    def _taught_answer(self, heard: Heard) -> bool:
-        match = self.vocabulary.intent_for(heard.text)
-        return (match is not None and match[0] in CHECKED_ANSWERS
-                and normalize(heard.text) in TAUGHT[match[0]])
+        intent, phrase = match
+        return _taught_answer(heard, intent) or (
+            intent not in self.vocabulary.priority_intents() and not says_go(phrase))
 
     def _utterance_read(self, report: Heard, stream_start: float) -> list[HearingEvent]:
         """The classifier's reading of an utterance that just ended: check the commands
@@ -211,15 +213,15 @@ class Hearing:
         held, self._held = self._held, []
         events: list[HearingEvent] = []
         for h in held:
-            if not self._taught_answer(h):  # a "go" misheard as "again", "i do"?
+            match = self.vocabulary.intent_for(h.text)
+            intent = match[0] if match is not None else ""
+            if not _taught_answer(h, intent):  # a "go" misheard as "again", "i do"?
                 if reading.scores.get(GO, 0.0) >= rules.go_veto_bar:
                     events.append(HearingEvent("heard", h.start_s, h.end_s,
                                                reason="words_misheard_go", text=h.text))
                 else:
                     events += self._heard(h, stream_start)
                 continue
-            match = self.vocabulary.intent_for(h.text)
-            intent = match[0] if match is not None else ""
             other_word = (reading.word not in (OTHER, intent)
                           and reading.probability >= rules.veto_bar)
             if other_word or reading.scores.get(intent, 0.0) < rules.absent_below:
