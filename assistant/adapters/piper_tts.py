@@ -213,8 +213,7 @@ class PiperRenderer:
 
     def submit(self, text: str, rate_wpm: int, voice: str | None = None) -> Future[Rendered]:
         """`voice` may only name this renderer's own voice (or be None)."""
-        if voice is not None and voice_name(voice) != self.name:
-            raise ValueError(f"this renderer speaks {self.spec}, not {voice!r}")
+        self._check_voice(voice)
         future: Future[Rendered] = Future()
         with self._lock:
             ready = self._prefetched.get((text, rate_wpm))
@@ -229,12 +228,15 @@ class PiperRenderer:
     def prefetch(self, text: str, rate_wpm: int, voice: str | None = None) -> None:
         """Render at the lowest priority and keep the audio for `submit` (see
         `audio_out.Prefetching`); a submitted line makes it start again later."""
-        if voice is not None and voice_name(voice) != self.name:
-            raise ValueError(f"this renderer speaks {self.spec}, not {voice!r}")
+        self._check_voice(voice)
         with self._lock:
             if (text, rate_wpm) in self._prefetched:
                 return
         self._jobs.put(_Job(PREFETCH, next(self._order), text, rate_wpm, None))
+
+    def _check_voice(self, voice: str | None) -> None:
+        if voice is not None and voice_name(voice) != self.name:
+            raise ValueError(f"this renderer speaks {self.spec}, not {voice!r}")
 
     def render(self, text: str, rate_wpm: int, voice: str | None = None,
                timeout_s: float = 60.0) -> Rendered:
@@ -242,12 +244,6 @@ class PiperRenderer:
             return self.submit(text, rate_wpm, voice).result(timeout=timeout_s)
         except FutureTimeout:
             raise AudioUnavailable(f"{self.spec}: no audio within {timeout_s:g} s") from None
-
-    def render_now(self, text: str, rate_wpm: int) -> Rendered:
-        """Render on the calling thread (the renderer's own thread, or a benchmark)."""
-        rendered = self._render(text, rate_wpm, give_up=lambda: False)
-        assert rendered is not None
-        return rendered
 
     def _render(self, text: str, rate_wpm: int, give_up: Callable[[], bool]) -> Rendered | None:
         """The line's audio, or None when `give_up` says so between two sentences (a

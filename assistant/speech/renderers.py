@@ -78,9 +78,7 @@ class FallingBack:
         self._system_error: AudioUnavailable | None = None
 
     def submit(self, text: str, rate_wpm: int, voice: str | None = None) -> Future[Rendered]:
-        with self._lock:
-            fallen = self._system is not None or self._system_error is not None
-        if fallen:
+        if self._fallen():
             try:
                 return self._system_renderer(None).submit(text, rate_wpm, voice)
             except AudioUnavailable as exc:
@@ -109,9 +107,7 @@ class FallingBack:
         return outer
 
     def prefetch(self, text: str, rate_wpm: int, voice: str | None = None) -> None:
-        with self._lock:
-            fallen = self._system is not None or self._system_error is not None
-        engine = self._system if fallen else self._natural
+        engine = self._system if self._fallen() else self._natural
         if isinstance(engine, Prefetching):
             engine.prefetch(text, rate_wpm, voice)
 
@@ -121,6 +117,11 @@ class FallingBack:
             system = self._system
         if system is not None:
             system.close()
+
+    def _fallen(self) -> bool:
+        """Whether the natural voice has failed (and the system voice opened, or failed too)."""
+        with self._lock:
+            return self._system is not None or self._system_error is not None
 
     def _system_renderer(self, why: EngineUnavailable | None) -> ClosableRenderer:
         """The system voice, opened (and the notice said) by the first line that needs it;
