@@ -20,7 +20,6 @@ them with another engine.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import importlib
 import importlib.util
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.adapters.native_heap import give_back
 from assistant.errors import AudioUnavailable, EngineUnavailable
 from assistant.speech.audio_out import FloatAudio, Rendered, trim
 from assistant.speech.render_jobs import fulfil
@@ -155,22 +155,6 @@ class _ShrinkingSession:
         return getattr(self._session, name)
 
 
-def _give_back_freed_memory() -> None:
-    """glibc's malloc_trim: pages freed by a render go back to the system (elsewhere
-    there is no such call, and nothing to do)."""
-    global _malloc_trim
-    if _malloc_trim is None:
-        try:
-            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim: Any = None
-
-
 class PiperRenderer:
     """Renders lines in the background with one Piper voice; `submit` returns at once
     with a Future, and futures complete in the order submitted.
@@ -265,7 +249,7 @@ class PiperRenderer:
                 if give_up():
                     return None
         finally:
-            _give_back_freed_memory()
+            give_back()  # what onnxruntime freed in this render
         audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return Rendered(audio, rate)
 
