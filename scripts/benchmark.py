@@ -58,7 +58,8 @@ METRIC_ORDER = (
     "stop_latency_p95_ms", "stop_decided_p95_ms", "stop_chime_p95_ms", "stop_missed",
     "quiet_stop_p50_ms", "quiet_stop_p95_ms", "quiet_stop_missed", "cutoff_p50_ms", "cutoff_p95_ms",
     "ack_latency_p50_ms", "ack_latency_p95_ms",
-    "first_word_s", "first_word_cold_s", "first_word_warm_s", "cpu_percent", "rss_mb",
+    "first_word_s", "first_word_cold_s", "first_word_warm_s", "cpu_percent",
+    "cpu_speaking_percent", "rss_mb",
 )
 
 

@@ -5,7 +5,8 @@ for commands.
 Without the background gate (`EndpointerSettings.background_seconds`), an utterance
 opened by the TV never ended, and "yes" and "no" said over it were heard 1-2% of the
 time (the dev clips over the soak's TV at -40 dBFS); with it, about 40%, and the TV alone
-gave one command in 8.7 minutes, as before.
+gave one command in 8.7 minutes, as before. With the short-word classifier taught over
+talk too (models/word-classifier), about 56% (here: 23 of 40, 15 before).
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def _commands(path: Path) -> list[dict[str, object]]:
 
 
 def test_answers_said_over_a_tv_are_heard(television: ss.Samples, tmp_path: Path) -> None:
+    """23 of 40 (15 with the classifier taught without talk, 2 without the gate)."""
     ss.require_shared()
     said = [(word, read_wav(p, ss.RATE)) for word in ("yes", "no") for p in ss.clips(word)[:CLIPS]]
     stream = television.astype(np.float64)
@@ -138,7 +140,7 @@ def test_answers_said_over_a_tv_are_heard(television: ss.Samples, tmp_path: Path
     heard = sum(
         any(c["intent"] == word and start <= float(str(c["end"])) <= end + 1.0 for c in found)
         for word, start, end in windows)
-    assert heard >= 0.2 * len(windows), (heard, found)
+    assert heard >= 0.45 * len(windows), (heard, found)
 
 
 def test_the_tv_alone_is_not_taken_for_commands(television: ss.Samples, tmp_path: Path) -> None:

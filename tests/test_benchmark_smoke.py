@@ -42,6 +42,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "first_word_cold_s": (0.0, 30.0),
     "first_word_warm_s": (0.0, 30.0),
     "cpu_percent": (0.0, 200.0),
+    "cpu_speaking_percent": (0.5, 200.0),
     "rss_mb": (1.0, 4000.0),
 }
 """Every metric the benchmark must report, and the widest range that is not nonsense."""

@@ -25,7 +25,7 @@ from bench.latencies import (
     stop_latency_metrics,
 )
 from bench.metric import Metric
-from bench.resources import usage_metrics
+from bench.resources import CpuMeter, usage_metrics
 from bench.room_bench import (
     Event,
     Launch,
@@ -37,11 +37,14 @@ from bench.room_bench import (
 )
 
 
-def read_alone(bench: RoomBench, run: Launch, cap_s: float) -> str:
+def read_alone(bench: RoomBench, run: Launch, cap_s: float, meter: CpuMeter) -> str:
     """Let the program read on by itself until it exits, hits the cap, or sits halted
-    (a self-trigger stopped or paused it: nothing but a user would ever resume it)."""
+    (a self-trigger stopped or paused it: nothing but a user would ever resume it).
+    `meter` is sampled from its first word on, while it reads."""
     deadline = time.monotonic() + cap_s
+    bench.wait_talking(run, 20.0)
     while time.monotonic() < deadline:
+        meter.sample()
         if run.live.proc.poll() is not None:
             return "finished"
         if state_of(run) in ("stopped", "paused") and bench.wait_quiet(run, 3.0, 10.0):
@@ -90,10 +93,15 @@ def self_trigger_metric(bench: RoomBench, quick: bool) -> list[Metric]:
     decisions: dict[str, int] = {}
     runs: list[str] = []
     spoken_s = 0.0
+    speaking: list[float] = []
     for mode in modes:
         run = bench.launch("--routine", "quick", "--mode", mode, "--time-scale", "0.05")
         try:
-            how = read_alone(bench, run, cap_s)
+            meter = CpuMeter(run.live.proc.pid)
+            how = read_alone(bench, run, cap_s, meter)
+            cpu = meter.percent()
+            if cpu is not None:
+                speaking.append(cpu)
             spoken_s += time.monotonic() - run.launched_at
             runs.append(f"{mode}: {how} after {time.monotonic() - run.launched_at:.0f} s")
             for e in run.live.events():
@@ -113,6 +121,10 @@ def self_trigger_metric(bench: RoomBench, quick: bool) -> list[Metric]:
         Metric("false_holds", float(len(holds)), "count", None, len(modes),
                "times its own voice was taken for the user talking over it (the line "
                "pauses about a second)", {"holds": holds}),
+        Metric("cpu_speaking_percent", max(speaking) if speaking else None, "%",
+               ("<=", 50.0), len(speaking),
+               "one core = 100 %; reading the quick routine aloud, first word to end, "
+               "worst mode", {"modes": speaking}),
     ]
 
 

@@ -2,6 +2,8 @@
 
 - cpu_percent / rss_mb: of the program's process, sampled from /proc while a paused
   session listens.
+- cpu_speaking_percent: the same while it reads the quick routine aloud by itself (the
+  self-trigger runs), from its first word to its end.
 """
 
 from __future__ import annotations
@@ -16,22 +18,27 @@ from bench.metric import Metric
 from bench.room_bench import Launch
 
 
-def proc_usage(pid: int, seconds: float) -> tuple[float, float, int]:
-    """CPU % of one core and peak RSS (MB) of `pid` and its children (the recognizer runs
-    in one) over `seconds`, from /proc."""
+def family(pid: int) -> list[int]:
+    """`pid` and its children (the recognizer runs in one)."""
+    kids = Path(f"/proc/{pid}/task/{pid}/children")
+    with contextlib.suppress(OSError):
+        return [pid, *(int(c) for c in kids.read_text().split())]
+    return [pid]
+
+
+def cpu_seconds(of: list[int]) -> dict[int, float]:
+    """User and system CPU seconds of each process still there."""
     tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for p in of:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            out[p] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
 
-    def family() -> list[int]:
-        kids = Path(f"/proc/{pid}/task/{pid}/children")
-        return [pid, *(int(c) for c in kids.read_text().split())] if kids.exists() else [pid]
 
-    def cpu(of: list[int]) -> dict[int, float]:
-        out = {}
-        for p in of:
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-                out[p] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        return out
+def proc_usage(pid: int, seconds: float) -> tuple[float, float, int]:
+    """CPU % of one core and peak RSS (MB) of `pid` and its children over `seconds`."""
 
     def rss(of: list[int]) -> float:
         total = 0.0
@@ -42,15 +49,40 @@ def proc_usage(pid: int, seconds: float) -> tuple[float, float, int]:
                         total += int(line.split()[1]) / 1024
         return total
 
-    pids = family()
-    c0, t0 = cpu(pids), time.monotonic()
+    pids = family(pid)
+    c0, t0 = cpu_seconds(pids), time.monotonic()
     peak, samples = rss(pids), 1
     while time.monotonic() - t0 < seconds:
         time.sleep(0.5)
         peak, samples = max(peak, rss(pids)), samples + 1
-    c1 = cpu(pids)
+    c1 = cpu_seconds(pids)
     used = sum(c1[p] - c0[p] for p in c1 if p in c0)
     return 100 * used / (time.monotonic() - t0), peak, samples
+
+
+class CpuMeter:
+    """CPU % of one core of a program and its recognizer from the first `sample` to the
+    last one taken while it ran (one that has exited keeps its last)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._first: tuple[float, dict[int, float]] | None = None
+        self._last: tuple[float, dict[int, float]] | None = None
+
+    def sample(self) -> None:
+        now, used = time.monotonic(), cpu_seconds(family(self.pid))
+        if self.pid not in used:
+            return
+        if self._first is None:
+            self._first = (now, used)
+        else:
+            self._last = (now, used)
+
+    def percent(self) -> float | None:
+        if self._first is None or self._last is None or self._last[0] - self._first[0] < 5:
+            return None
+        (t0, c0), (t1, c1) = self._first, self._last
+        return 100 * sum(c1[p] - c0[p] for p in c1 if p in c0) / (t1 - t0)
 
 
 def engine_in_use(run: Launch) -> str:
