@@ -75,7 +75,7 @@ class CpuMeter:
             return
         if self._first is None:
             self._first = (now, used)
-        else:
+        elif used.keys() >= self._first[1].keys():  # not once the recognizer has gone
             self._last = (now, used)
 
     def percent(self) -> float | None:
