@@ -27,7 +27,6 @@ def test_freed_native_memory_goes_back_to_the_system() -> None:
     libc.malloc.restype = ctypes.c_void_p
     libc.free.argtypes = [ctypes.c_void_p]
     libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
-    native_heap.limit_arenas()
     blocks = []
     for _ in range(25_000):
         block = libc.malloc(4096)

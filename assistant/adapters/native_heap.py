@@ -1,12 +1,12 @@
 """Give the C heap's freed memory back to the system (glibc only; elsewhere nothing).
 
 Why: what onnxruntime (the natural voice) allocates and frees in C stays in the
-process's resident memory under glibc's malloc, which keeps freed pages and gives each
-thread an arena of its own (up to eight per core). Python's own objects are 28 MB of
-the program's ~200 MB (tracemalloc, in the room); the rest is native. The renderer
-gives back after each line; `start` limits the arenas before its threads start
-(quick room runs with the natural voice: 374-389 MB with the recognizer's process
-before, 378 with two arenas).
+process's resident memory under glibc's malloc, which keeps freed pages. Python's own
+objects are 28 MB of the program's ~200 MB (tracemalloc, in the room); the rest is
+native. The renderer gives back after each line. Tried and left out: two malloc arenas
+for the whole program (`mallopt`), 378 MB against 374-389 in quick room runs, but in a
+20-minute soak memory grew 42 MB where the soak before had grown 9 (likely: in arenas
+shared between threads, long-lived objects pin pages the renderer freed).
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ import ctypes
 import ctypes.util
 import functools
 from typing import Any
-
-_M_ARENA_MAX = -8
-"""glibc's mallopt parameter for the most arenas threads share."""
 
 
 @functools.cache
@@ -30,18 +27,9 @@ def _glibc() -> Any:
         libc = ctypes.CDLL(name)
         libc.gnu_get_libc_version  # noqa: B018 - present in glibc only
         libc.malloc_trim  # noqa: B018
-        libc.mallopt  # noqa: B018
     except (OSError, AttributeError):
         return None
     return libc
-
-
-def limit_arenas(arenas: int = 2) -> None:
-    """At most `arenas` malloc arenas for the threads started from now on (glibc's
-    default is eight per core, each holding on to what its thread freed)."""
-    libc = _glibc()
-    if libc is not None:
-        libc.mallopt(_M_ARENA_MAX, arenas)
 
 
 def give_back() -> None:

@@ -15,7 +15,6 @@ from typing import TextIO
 
 import click
 
-from assistant.adapters.native_heap import limit_arenas
 from assistant.app import RunOptions, run_guided_session
 from assistant.commands.common import (
     Environment,
@@ -69,7 +68,6 @@ def run(
 ) -> None:
     """The flags as given (None: not given)."""
     signal.signal(signal.SIGTERM, _terminated)
-    limit_arenas()  # before the voice, microphone and recognizer threads start
     try:
         config = load_config(env.config_path)
         use_last_routine = routine_name is None and config.routine is None
