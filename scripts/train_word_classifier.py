@@ -160,7 +160,7 @@ def stream_examples(items: Sequence[Item], bed_kind: str | None, bed_dbfs: float
     if bed_kind is not None:
         bed = (talk_bed(items, audio.size, seed) if bed_kind == "talk"
                else ss.room_noise(audio.size, seed).astype(np.float64))
-        audio += bed * (32768 * 10 ** (bed_dbfs / 20) / max(1.0, float(np.sqrt((bed**2).mean()))))
+        audio += unit_rms(bed) * 32768 * 10 ** (bed_dbfs / 20)
     pcm = np.clip(audio, -32768, 32767).astype(np.int16).tobytes()
     embed = SpeechEmbedding()
     vectors = np.concatenate([embed.feed(pcm[i:i + 3200]) for i in range(0, len(pcm), 3200)])
@@ -197,6 +197,11 @@ def stream_examples(items: Sequence[Item], bed_kind: str | None, bed_dbfs: float
     return Examples(np.stack(features), np.array(labels), np.array(owners), np.array(times))
 
 
+def unit_rms(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """`x` scaled to an RMS of 1 (silence, under 1, is left as it is)."""
+    return x / max(1.0, float(np.sqrt((x**2).mean())))
+
+
 def talk_bed(items: Sequence[Item], n: int, seed: int) -> npt.NDArray[np.float64]:
     """Background talk, `n` samples, every piece at one level: word salad of the real
     clips of other words (many speakers, 0-0.2 s apart) in turn with the domain notes
@@ -216,9 +221,6 @@ def talk_bed(items: Sequence[Item], n: int, seed: int) -> npt.NDArray[np.float64
     read = [ss.speak(sentence, speaker).astype(np.float64)
             for speaker in speakers for sentence in sentences]
 
-    def level(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return x / max(1.0, float(np.sqrt((x**2).mean())))
-
     out: list[npt.NDArray[np.float64]] = []
     total = 0
     real_turn = True
@@ -227,7 +229,7 @@ def talk_bed(items: Sequence[Item], n: int, seed: int) -> npt.NDArray[np.float64
         size = 0
         while size < TALK_PIECE_S * ss.RATE:
             pool = words if real_turn else read
-            x = level(pool[int(rng.integers(len(pool)))])
+            x = unit_rms(pool[int(rng.integers(len(pool)))])
             gap = np.zeros(int(rng.uniform(0.0, 0.2 if real_turn else 0.4) * ss.RATE))
             piece += [x, gap]
             size += x.size + gap.size

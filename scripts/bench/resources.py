@@ -37,6 +37,11 @@ def cpu_seconds(of: list[int]) -> dict[int, float]:
     return out
 
 
+def busy_percent(before: dict[int, float], after: dict[int, float], seconds: float) -> float:
+    """CPU % of one core between two `cpu_seconds` readings `seconds` apart."""
+    return 100 * sum(after[p] - before[p] for p in after if p in before) / seconds
+
+
 def proc_usage(pid: int, seconds: float) -> tuple[float, float, int]:
     """CPU % of one core and peak RSS (MB) of `pid` and its children over `seconds`."""
 
@@ -55,9 +60,7 @@ def proc_usage(pid: int, seconds: float) -> tuple[float, float, int]:
     while time.monotonic() - t0 < seconds:
         time.sleep(0.5)
         peak, samples = max(peak, rss(pids)), samples + 1
-    c1 = cpu_seconds(pids)
-    used = sum(c1[p] - c0[p] for p in c1 if p in c0)
-    return 100 * used / (time.monotonic() - t0), peak, samples
+    return busy_percent(c0, cpu_seconds(pids), time.monotonic() - t0), peak, samples
 
 
 class CpuMeter:
@@ -82,7 +85,7 @@ class CpuMeter:
         if self._first is None or self._last is None or self._last[0] - self._first[0] < 5:
             return None
         (t0, c0), (t1, c1) = self._first, self._last
-        return 100 * sum(c1[p] - c0[p] for p in c1 if p in c0) / (t1 - t0)
+        return busy_percent(c0, c1, t1 - t0)
 
 
 def engine_in_use(run: Launch) -> str:
