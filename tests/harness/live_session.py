@@ -97,15 +97,17 @@ class LiveSession:
         return self.wait_for(lambda e: e["type"] == "state" and e["to"] == state, timeout_s, after)
 
     def wait_quiet(self, recorder: Recorder, quiet_s: float = 0.6, timeout_s: float = 60.0) -> None:
-        """Until the room has been silent for `quiet_s` (the assistant finished talking).
+        """Until the room has been silent for `quiet_s` after the assistant has begun
+        talking (the room is quiet too while its first line is still being rendered: a
+        user who spoke then, in CI, was heard before any step had been spoken).
         tail_rms is 0.0 both before `quiet_s` of audio has arrived and in the null sink's
         exact digital silence, so the amount recorded tells the two apart."""
         need = int(quiet_s * ROOM_RATE) * 2
         deadline = time.monotonic() + timeout_s
         while True:
             with recorder._lock:
-                have = recorder._bytes
-            if have >= need and recorder.tail_rms(quiet_s) <= 0.003:
+                have, sounded = recorder._bytes, recorder.sounded
+            if sounded and have >= need and recorder.tail_rms(quiet_s) <= 0.003:
                 return
             if time.monotonic() > deadline:
                 raise AssertionError("the assistant never went quiet")

@@ -43,6 +43,8 @@ SINK = "room"
 SOURCE = "room.monitor"
 RATE = 44100
 """The sink's own rate: recording at it avoids a resampler's delay in the timebase."""
+SOUND = 0.002
+"""A sample above this (about -54 dBFS) is sound, not the null sink's silence."""
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,12 @@ class Recording:
         part = self.window(t0, t1)
         return float(np.sqrt(np.mean(part.astype(np.float64) ** 2))) if len(part) else 0.0
 
-    def first_sound(self, after: float | None = None, threshold: float = 0.002) -> float | None:
+    def first_sound(self, after: float | None = None, threshold: float = SOUND) -> float | None:
         lo = 0 if after is None else self.index_at(after)
         loud = np.flatnonzero(np.abs(self.samples[lo:]) > threshold)
         return self.time_at(lo + int(loud[0])) if len(loud) else None
 
-    def last_sound(self, after: float | None = None, threshold: float = 0.002) -> float | None:
+    def last_sound(self, after: float | None = None, threshold: float = SOUND) -> float | None:
         """End time of the last sample above `threshold` (about -54 dBFS by default)."""
         lo = 0 if after is None else self.index_at(after)
         loud = np.flatnonzero(np.abs(self.samples[lo:]) > threshold)
@@ -94,14 +96,19 @@ class Recorder:
         self._bytes = 0
         self._lock = threading.Lock()
         self._open = True
+        self.sounded = False
+        """Whether any sound has been heard since recording began."""
         self.recording: Recording | None = None
 
     def _add(self, chunk: bytes, arrived: float) -> None:
+        samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], "<i2").astype(np.int32)
+        loud = bool(np.abs(samples).max(initial=0) > SOUND * 32768)
         with self._lock:
             if self._open:
                 self._chunks.append(chunk)
                 self._bytes += len(chunk)
                 self._arrivals.append((arrived, self._bytes // 2))
+                self.sounded = self.sounded or loud
 
     def tail_rms(self, seconds: float) -> float:
         """Level of the last `seconds` heard so far, while still recording."""
