@@ -19,7 +19,8 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from statistics import median
+
+from assistant.listening.background_talk import BackgroundTalk
 
 SpeechProbability = Callable[[bytes], float]
 """10 ms of 16 kHz mono int16 PCM in, the probability that it is speech out (a value
@@ -82,9 +83,9 @@ class VadEndpointer:
         self._size = max(2, round(self.settings.window_seconds / self.frame_length))
         self._window: deque[tuple[bytes, bool]] = deque(maxlen=self._size)
         self._frames = 0
-        self._history_size = max(1, round(self.settings.background_seconds / self.frame_length))
-        self._history: deque[tuple[float, bool]] = deque(maxlen=self._history_size)
-        self._history_speech = 0
+        self._background = BackgroundTalk(
+            round(self.settings.background_seconds / self.frame_length),
+            self.settings.background_share)
         self.in_speech = False
         self.speech_start = 0.0
         self.speech_end = 0.0
@@ -107,24 +108,13 @@ class VadEndpointer:
             return speech
         level = _level_db(frame)
         floor = self.background_level() if speech else None  # the median only when it counts
-        self._remember(level, neural)
+        self._background.remember(level, neural)
         return speech and (floor is None or level >= floor + self.settings.background_margin_db)
 
     def background_level(self) -> float | None:
         """The typical level (dBFS) of talk going on in the background, None when there is
         none: less than `background_share` of the recent frames were speech."""
-        history = self._history
-        if (len(history) < self._history_size
-                or self._history_speech < self.settings.background_share * len(history)):
-            return None
-        return median(level for level, speech in history if speech)
-
-    def _remember(self, level: float, speech: bool) -> None:
-        history = self._history
-        if len(history) == self._history_size and history[0][1]:
-            self._history_speech -= 1
-        history.append((level, speech))
-        self._history_speech += speech
+        return self._background.level()
 
     def process(self, frame: bytes) -> bytes | None:
         """One frame in; the speech to decode out (None when nothing is in speech)."""
