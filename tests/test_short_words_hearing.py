@@ -110,8 +110,22 @@ def test_a_long_utterance_is_a_sentence_and_the_classifier_stays_out() -> None:
 
 def test_after_a_recognizer_command_the_classifier_does_not_act_again() -> None:
     script = {12: [Heard("slower", True, 0.5, 0.9), utterance(0.4, 1.2, "slower")]}
-    assert acted(run(script, StandInWords("stop", scores(stop=0.95)))) == [
+    assert acted(run(script, StandInWords("no", scores(no=0.95)))) == [
         ("slower", "recognizer")]
+
+
+def test_a_command_the_classifier_is_sure_was_stop_stops_instead() -> None:
+    """A real "stop" over the assistant, a TV on, that pocketsphinx decoded "louder"."""
+    script = {12: [Heard("louder", True, 0.5, 0.9), utterance(0.4, 1.2, "louder")]}
+    assert acted(run(script, StandInWords("stop", scores(stop=0.95)))) == [("stop", "words")]
+    assert acted(run(script, StandInWords("stop", scores(stop=0.8)))) == [
+        ("louder", "recognizer")], "not sure enough: the command stands"
+
+
+def test_go_on_stands_whatever_stop_the_classifier_read() -> None:
+    script = {12: [Heard("go on", True, 0.5, 0.9), utterance(0.4, 1.2, "go on")]}
+    assert acted(run(script, StandInWords("stop", scores(stop=0.99)))) == [
+        ("resume", "recognizer")]
 
 
 def test_a_command_in_an_utterance_the_classifier_is_sure_was_go_is_dropped() -> None:
