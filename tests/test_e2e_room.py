@@ -133,7 +133,13 @@ def test_stop_cuts_off_a_long_instruction_and_nothing_resumes_until_asked(
     audio = tmp_path / "audio"
     again = replay(audio / "echo_inputs.bin")
     with wave.open(str(audio / "heard.wav")) as heard:
-        assert b"".join(again.cleaned) == heard.readframes(heard.getnframes())
+        said = heard.readframes(heard.getnframes())
+    replayed = b"".join(again.cleaned)
+    # The session is killed at the end: a block already in the capture (kept as it comes
+    # in) may not have reached heard.wav (kept once cleaned). In CI: one 50 ms block.
+    last_block = len(again.cleaned[-1]) if again.cleaned else 0
+    assert len(said) <= len(replayed) <= len(said) + last_block, (len(said), len(replayed))
+    assert replayed[: len(said)] == said
     for barge_in in live.of_type("barge_in"):
         assert any(abs(t - barge_in["at"]) < 0.06 for t in again.onsets), barge_in
 
