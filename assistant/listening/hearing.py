@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from assistant.listening.background_talk import WordOverBackground
 from assistant.listening.second_opinion import Resolution, SecondOpinion, Verdict
 from assistant.listening.short_words import OTHER, TAUGHT, WordReader, WordReading
 from assistant.listening.spotter import CommandSpotter, Decision
@@ -33,6 +34,8 @@ from assistant.session.vocabulary import Vocabulary, normalize
 STOP_INTENT = "stop"
 SPOT_SPAN_S = 0.5
 """A spot stands for a "stop" that ended at the spot: this long before it."""
+WORD_SPOT_REFRACTORY_S = 1.0
+"""The classifier spots one word once."""
 STRETCH_S = 1.0
 """How much audio before a spot the recognizer decodes for its second opinion."""
 
@@ -80,6 +83,17 @@ class WordRules:
     assistant's voice with a TV on was decoded "louder" and acted on. Over the TV
     stream 37% of real stops read this surely; of 201 synthetic renderings of the other
     commands' phrases (Piper joe, two espeak-ng voices) one did ("speed up", 0.92)."""
+    word_spot_bar: float = 0.8
+    word_spot_margin_db: float = 6.0
+    """The classifier spots a "stop" on its own when it reads one this surely on a step,
+    and the word (its loudest 100 ms in the last second) is this much over the talk
+    going on in the background, if any: the user is nearer than a TV, and the TV's own
+    words read as "stop" are never louder than it. Measured on the dev streams
+    (131 real stops, 8.7 min of the soak's TV alone): over a TV, stops spotted by either
+    model 72 -> 95 of 131 (the spotter alone, then with this); the TV alone, 5 stops in
+    8.7 min without the level rule, 0 with it; "go", "no" and other words read as a
+    stop over the TV 0, 0 and 1 clips; in quiet, 124 -> 128 of 131, and none of the
+    other words."""
     short_utterance_s: float = 3.0
     """Longer utterances are sentences: the classifier never acts on its own there.
     (The endpointer holds an utterance open up to a second after a short word in
@@ -149,6 +163,10 @@ class Hearing:
         stop_phrases = frozenset(normalize(p) for p in vocabulary.phrases_for({STOP_INTENT}))
         answers = frozenset(i.name for i in vocabulary.intents if i.whole)
         self.opinion = opinion or SecondOpinion(stop_phrases, answers, STOP_INTENT)
+        self._loudness = WordOverBackground()
+        self._word_spots_from = 0.0
+        """The classifier's steps up to here have been looked at for a spot."""
+        self._last_word_spot = -1e9
         self._samples = 0
         self._recent = b""
         """The last moments of audio, for the second opinion on a spot."""
@@ -164,10 +182,31 @@ class Hearing:
         spots = self.stop_spotter.feed(pcm) if self.stop_spotter is not None else []
         if self.words is not None:
             self.words.feed(pcm)
+            self._loudness.feed(pcm)
         self._samples += len(pcm) // 2
         keep = 2 * round((STRETCH_S + 0.5) * self.recognizer.sample_rate)
         self._recent = (self._recent + pcm)[-keep:]
-        return self._after(heard, [s.at_s for s in spots], stream_start)
+        events: list[HearingEvent] = []
+        for at in self._word_spots():
+            events += self._spot(at, stream_start, by="words")
+        return events + self._after(heard, [s.at_s for s in spots], stream_start)
+
+    def _word_spots(self) -> list[float]:
+        """A "stop" the classifier reads surely on its newest steps, said clearly over
+        any talk in the background (`WordRules.word_spot_bar`)."""
+        words, rules = self.words, self.rules
+        if words is None or words.heard_to_s <= self._word_spots_from:
+            return []
+        reading = words.reading(self._word_spots_from + 1e-6, words.heard_to_s,
+                                rules.word_spot_bar)
+        self._word_spots_from = words.heard_to_s
+        if (reading.word != STOP_INTENT or reading.probability < rules.word_spot_bar
+                or self.opinion.pending is not None
+                or reading.at_s - self._last_word_spot < WORD_SPOT_REFRACTORY_S
+                or not self._loudness.stands_out(rules.word_spot_margin_db)):
+            return []
+        self._last_word_spot = reading.at_s
+        return [reading.at_s]
 
     def flush(self, stream_start: float) -> list[HearingEvent]:
         """End of a recording: what the recognizer still holds, then any spot left open."""
@@ -288,17 +327,19 @@ class Hearing:
                 self.opinion.settle(Verdict.NOT_A_COMMAND, f"words_{reading.word}"), stream_start)
         return self._resolved(self.opinion.settle(Verdict.STOP, "words_unclear"), stream_start)
 
-    def _spot(self, at: float, stream_start: float) -> list[HearingEvent]:
+    def _spot(self, at: float, stream_start: float, by: str = "") -> list[HearingEvent]:
+        """`by`: "words" when the classifier spotted it, "" for the stop spotter."""
         said = Heard(STOP_INTENT, False, at - SPOT_SPAN_S, at)
         decision = self.spotter.judge(said, stream_start)
         if decision.command is None:
             return [HearingEvent("heard", said.start_s, at, reason=f"spot_{decision.reason}",
                                  text=STOP_INTENT, final=False)]
         self.opinion.spotted(at)
+        spotted = HearingEvent("spotted", said.start_s, at, reason=by)
         if self.words is not None:
             self._spot_to_read, self._spot_read_at = at, -1e9
-            return [HearingEvent("spotted", said.start_s, at)]
-        return [HearingEvent("spotted", said.start_s, at), *self._transcribed(at, stream_start)]
+            return [spotted]
+        return [spotted, *self._transcribed(at, stream_start)]
 
     def _transcribed(self, at: float, stream_start: float) -> list[HearingEvent]:
         """The recognizer's reading of the spotted stretch itself, when it is free to
