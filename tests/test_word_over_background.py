@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.listening.background_talk import WordOverBackground
+from assistant.listening.word_loudness import WordOverBackground
 
 RATE = 16000
 

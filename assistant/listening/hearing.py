@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.listening.background_talk import WordOverBackground
 from assistant.listening.second_opinion import Resolution, SecondOpinion, Verdict
 from assistant.listening.short_words import OTHER, TAUGHT, WordReader, WordReading
 from assistant.listening.spotter import CommandSpotter, Decision
 from assistant.listening.stop_spotter import StopSpotter
+from assistant.listening.word_loudness import WordOverBackground
 from assistant.ports import Heard, Recognizer
 from assistant.session.guide import Command
 from assistant.session.vocabulary import Vocabulary, normalize
