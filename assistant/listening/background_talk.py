@@ -1,7 +1,7 @@
 """Talk going on in the background (a TV, someone on the phone): its typical level.
 
-The user's commands are a word or two now and then; a TV talks on. When most of the
-last few seconds were speech, their median level is the background's, and the user,
+The user's commands are a word or two now and then; a TV talks on. When enough of the
+last few seconds was speech, their median level is the background's, and the user,
 nearer than the TV, is heard only clearly above it. Shared by the endpointer (which
 cuts utterances, in the recognizer's own process: no numpy here) and barge-in (which
 holds the assistant's line).
@@ -39,4 +39,3 @@ class BackgroundTalk:
             self._speech -= 1
         history.append((level, speech))
         self._speech += speech
-

@@ -76,6 +76,13 @@ class BargeInSettings:
     """A held line resumes after this long whatever is heard (noise must not mute it)."""
 
 
+def background_talk(settings: BargeInSettings) -> BackgroundTalk:
+    """Talk in the background as barge-in judges it, over 10 ms frames."""
+    return BackgroundTalk(round(settings.background_seconds / FRAME_S),
+                          settings.background_share,
+                          least=round(settings.background_from_s / FRAME_S))
+
+
 class SpeechOverEcho:
     """Per canceller frame: is the user speaking? Used on the listener thread only."""
 
@@ -85,9 +92,7 @@ class SpeechOverEcho:
         self._count = 0
         self._diverged = 0
         """Frames left during which nothing counts (the filter diverged)."""
-        self._background = BackgroundTalk(
-            round(self.settings.background_seconds / FRAME_S), self.settings.background_share,
-            least=round(self.settings.background_from_s / FRAME_S))
+        self._background = background_talk(self.settings)
         self.speaking = False
 
     def frame(self, cleaned: float, mic: float, samples: int, echo: bool, trusted: bool) -> bool:

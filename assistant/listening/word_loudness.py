@@ -8,7 +8,7 @@ from collections import deque
 
 import numpy as np
 
-from assistant.listening.background_talk import BackgroundTalk
+from assistant.listening.barge_in import BargeInSettings, background_talk
 
 SPEECH_DBFS = -45.0
 """A 10 ms frame at least this loud may be talk (as barge-in's `min_level_db`)."""
@@ -16,15 +16,15 @@ SPEECH_DBFS = -45.0
 
 class WordOverBackground:
     """Is the last second's loudest 100 ms clearly over the talk in the background?
-    Fed 16 kHz mono int16; the background is judged on the 8 s before that second, so
-    the word itself does not raise it."""
+    Fed 16 kHz mono int16; the background is judged as barge-in judges it, on the
+    seconds before that second, so the word itself does not raise it."""
 
     FRAME = 160
     WORD_FRAMES = 100
     PEAK_FRAMES = 10
 
     def __init__(self) -> None:
-        self._background = BackgroundTalk(800, 0.2, least=200)
+        self._background = background_talk(BargeInSettings())
         self._word: deque[float] = deque(maxlen=self.WORD_FRAMES)
         """Power (relative to full scale) of the last second's frames."""
         self._rest = np.zeros(0, dtype=np.float64)

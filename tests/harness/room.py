@@ -101,8 +101,10 @@ class Recorder:
         self.recording: Recording | None = None
 
     def _add(self, chunk: bytes, arrived: float) -> None:
-        samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], "<i2").astype(np.int32)
-        loud = bool(np.abs(samples).max(initial=0) > SOUND * 32768)
+        loud = self.sounded  # once sound is heard, no need to look again
+        if not loud:
+            samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], "<i2").astype(np.int32)
+            loud = bool(np.abs(samples).max(initial=0) > SOUND * 32768)
         with self._lock:
             if self._open:
                 self._chunks.append(chunk)
