@@ -27,16 +27,21 @@ class StandInWords:
     word: str
     scores: dict[str, float]
     at_s: float = 1.0
+    until_s: float | None = None
+    """Read on every step from `at_s` to this (the classifier names a word for up to
+    500 ms after it ended); None: on the step at `at_s` alone."""
     heard_to_s: float = 0.0
 
     def feed(self, pcm: bytes) -> None:
         self.heard_to_s += len(pcm) / 2 / RATE
 
     def reading(self, start_s: float, end_s: float, bar: float) -> WordReading:
-        if not start_s <= self.at_s <= end_s:
+        until = self.at_s if self.until_s is None else self.until_s
+        at = max(start_s, self.at_s)
+        if not (at <= end_s and at <= until):
             return WordReading(OTHER, 1.0, scores(), 5, end_s)
         top = self.scores.get(self.word, 1.0 - max(self.scores.values()))
-        return WordReading(self.word, top, self.scores, 5, self.at_s)
+        return WordReading(self.word, top, self.scores, 5, at)
 
 
 def scores(**given: float) -> dict[str, float]:
@@ -197,10 +202,37 @@ def test_a_spot_already_read_surely_as_stop_stops_at_once() -> None:
     assert acted(events) == [("stop", "spotter:words_stop")]
 
 
-def test_a_spot_not_yet_sure_waits_for_the_whole_window() -> None:
-    events = run({}, StandInWords("stop", scores(stop=0.6), at_s=0.9), blocks=11,
+def test_a_spot_that_can_only_end_in_a_stop_stops_at_once() -> None:
+    """"stop" at 0.4 (over `unsure_stop`) rules out every verdict but a stop, since scores
+    only rise as steps come in: no waiting for the rest of the window."""
+    events = run({}, StandInWords("no", scores(no=0.6, stop=0.4), at_s=0.9), blocks=11,
+                 spot_at_block=12)
+    assert acted(events) == [("stop", "spotter:words_unclear")]
+
+
+def test_a_spot_that_may_yet_be_another_word_waits_for_the_whole_window() -> None:
+    events = run({}, StandInWords("no", scores(no=0.6, stop=0.2), at_s=0.9), blocks=11,
                  spot_at_block=12)
     assert acted(events) == [("stop", "spotter:no_verdict")]
+
+
+def test_a_second_spot_of_the_same_word_joins_the_first() -> None:
+    """The classifier spots a word 50-100 ms before the stop spotter does: the second
+    spot must not take the verdict's place (it was lost, and a real stop was left to the
+    recognizer, which once heard it as "back")."""
+    script = {14: [Heard("go back", True, 0.5, 1.0)]}
+    events = run(script, StandInWords("stop", scores(stop=0.85), at_s=1.05), blocks=20,
+                 spot_at_block=12)
+    assert [e.reason for e in events if e.kind == "heard" and e.text == "stop"] == [
+        "spot_pending"]
+    assert acted(events)[0] == ("stop", "spotter:words_stop")
+
+
+def test_a_word_stopped_for_is_not_acted_on_again_when_its_utterance_ends() -> None:
+    script = {22: [utterance(1.2, 1.8, "stop")]}  # opened after the spot, as in hiss
+    events = run(script, StandInWords("stop", scores(stop=0.95), at_s=1.05, until_s=1.6),
+                 blocks=25)
+    assert acted(events) == [("stop", "spotter:words_stop")]
 
 
 def test_a_stop_the_classifier_is_sure_of_is_spotted_without_the_other_ears() -> None:

@@ -35,7 +35,7 @@ STOP_INTENT = "stop"
 SPOT_SPAN_S = 0.5
 """A spot stands for a "stop" that ended at the spot: this long before it."""
 WORD_SPOT_REFRACTORY_S = 1.0
-"""The classifier spots one word once."""
+"""The classifier spots one word once, and acts on a word it stopped for only once."""
 STRETCH_S = 1.0
 """How much audio before a spot the recognizer decodes for its second opinion."""
 
@@ -50,8 +50,6 @@ class WordRules:
     """A spot is read over the steps from this long before it to this long after: it
     comes 150-300 ms after the word ends, and the classifier names a word on the steps
     up to 500 ms after its end."""
-    sure_stop: float = 0.9
-    """A spot whose stretch already reads "stop" this surely stops at once."""
     not_stop_below: float = 0.15
     """A spot is dismissed only when "stop" scored under this all along."""
     answer_bar: float = 0.5
@@ -298,8 +296,10 @@ class Hearing:
         return self._heard(said, stream_start, by="words")
 
     def _spot_read(self, stream_start: float) -> list[HearingEvent]:
-        """The classifier's verdict on a spot, once it has read past it; at once when it
-        is already sure of "stop" (a stop said into quiet is not kept waiting)."""
+        """The classifier's verdict on a spot, once it has read past it; at once when
+        "stop" already scored `unsure_stop` on it, since every reading from there on
+        (scores only rise as steps come in) ends in a stop: a stop said into quiet is
+        not kept waiting for steps that cannot change the verdict."""
         at = self._spot_to_read
         if self.words is None or at is None or self.words.heard_to_s == self._spot_read_at:
             return []  # nothing new to read since the last look
@@ -307,8 +307,8 @@ class Hearing:
         rules = self.rules
         reading = self.words.reading(at - rules.spot_before_s, at + rules.spot_after_s,
                                      rules.answer_bar)
-        sure = reading.word == STOP_INTENT and reading.probability >= rules.sure_stop
-        if not sure and self.words.heard_to_s < at + rules.spot_after_s:
+        settled = reading.scores[STOP_INTENT] >= rules.unsure_stop
+        if not settled and self.words.heard_to_s < at + rules.spot_after_s:
             return []
         self._spot_to_read = None
         if self.opinion.pending != at:
@@ -333,6 +333,13 @@ class Hearing:
         decision = self.spotter.judge(said, stream_start)
         if decision.command is None:
             return [HearingEvent("heard", said.start_s, at, reason=f"spot_{decision.reason}",
+                                 text=STOP_INTENT, final=False)]
+        if self.opinion.pending is not None:
+            # The same word caught by the other model (the classifier spots a word
+            # 50-100 ms before the stop spotter): it joins the pending spot, whose
+            # verdict must still come (re-pointed, the verdict was lost and the spot
+            # hung until the recognizer ended it, once as a "back").
+            return [HearingEvent("heard", said.start_s, at, reason="spot_pending",
                                  text=STOP_INTENT, final=False)]
         self.opinion.spotted(at)
         spotted = HearingEvent("spotted", said.start_s, at, reason=by)
@@ -412,6 +419,9 @@ class Hearing:
             return []
         start, end = resolution.at_s - SPOT_SPAN_S, resolution.at_s
         if resolution.verdict is Verdict.STOP:
+            # The classifier's steps on this word are spent (it reads a word for up to
+            # 500 ms after the spot): its utterance's reading must not act on it again.
+            self._words_read_to = max(self._words_read_to, end + WORD_SPOT_REFRACTORY_S)
             said = Heard(STOP_INTENT, True, start, end)
             self.spotter.acted(said, stream_start)
             return [HearingEvent("acted", start, end, Command(STOP_INTENT, STOP_INTENT, "voice"),
