@@ -54,17 +54,20 @@ def utterance(start: float, end: float, *words: str) -> Heard:
 
 def run(script: dict[int, list[Heard]], words: StandInWords, blocks: int = 40,
         valid: frozenset[str] | None = None, spot_at_block: int | None = None,
-        ) -> list[HearingEvent]:
+        flicker: float | None = None) -> list[HearingEvent]:
+    """`spot_at_block`: the stop spotter fires there; `flicker`: its output everywhere
+    else (a stop spotter that never fires, when `spot_at_block` is None)."""
     vocabulary = load_vocabulary()
     spotter = CommandSpotter(vocabulary, None)
     if valid is not None:
         spotter.set_valid(valid)
     stop_spotter = None
-    if spot_at_block is not None:
-        fired = range(3 * (spot_at_block - 4), 3 * spot_at_block)
+    if spot_at_block is not None or flicker is not None:
+        fired = range(3 * (spot_at_block - 4), 3 * spot_at_block) if spot_at_block else range(0)
+        rest = flicker or 0.0
 
         def outputs(pcm: bytes, count: list[int] = [0]) -> list[float]:  # noqa: B006
-            out = [1.0 if count[0] + i in fired else 0.0 for i in range(3)]
+            out = [1.0 if count[0] + i in fired else rest for i in range(3)]
             count[0] += 3
             return out
 
@@ -241,6 +244,17 @@ def test_a_stop_the_classifier_is_sure_of_is_spotted_without_the_other_ears() ->
     events = run({}, StandInWords("stop", scores(stop=0.85), at_s=1.05))
     assert [(e.kind, e.reason) for e in events if e.kind == "spotted"] == [("spotted", "words")]
     assert acted(events) == [("stop", "spotter:words_stop")]
+
+
+def test_a_stop_the_classifier_spotted_alone_needs_a_flicker_from_the_stop_spotter() -> None:
+    """In ordinary sentences the classifier alone read three stops surely where the stop
+    spotter saw nothing at all; real stops it spots alone give the spotter at least a
+    flicker."""
+    nothing = run({}, StandInWords("stop", scores(stop=0.85), at_s=1.05), flicker=0.0)
+    assert acted(nothing) == []
+    assert [e.reason for e in nothing if e.kind == "dismissed"] == ["words_alone"]
+    flicker = run({}, StandInWords("stop", scores(stop=0.85), at_s=1.05), flicker=0.05)
+    assert acted(flicker) == [("stop", "spotter:words_stop")]
 
 
 def test_a_stop_read_less_surely_is_left_to_the_other_ears() -> None:
