@@ -113,9 +113,10 @@ class LiveSession:
                 raise AssertionError("the assistant never went quiet")
             time.sleep(0.05)
 
-    def say(self, text: str) -> float:
-        """The user speaks into the room; returns the time.monotonic() when they finished."""
-        audio = user_audio(text, self.user)
+    def say(self, text: str, slower: float = 1.0) -> float:
+        """The user speaks into the room (`slower` than their usual pace, as said again);
+        returns the time.monotonic() when they finished."""
+        audio = user_audio(text, self.user.slower(slower) if slower != 1.0 else self.user)
         started = self.room.play(audio, sample_rate=RATE)
         return started + len(audio) / RATE
 

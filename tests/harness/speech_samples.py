@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -247,6 +247,12 @@ class Speaker:
         cls, length_scale: float = 1.0, voice: str = "joe", noise_scale: float | None = None
     ) -> Speaker:
         return cls("piper", voice, length_scale=length_scale, noise_scale=noise_scale)
+
+    def slower(self, factor: float) -> Speaker:
+        """The same voice `factor` times slower (a person saying it again, more slowly)."""
+        if self.engine == "piper":
+            return replace(self, length_scale=self.length_scale * factor)
+        return replace(self, rate_wpm=round(self.rate_wpm / factor))
 
     @property
     def spec(self) -> str:
