@@ -15,8 +15,19 @@ import pytest
 
 from assistant.memory.store import Memory
 from assistant.session.safety import load_screening
+from tests.harness import stream_decoding
+from tests.harness.speech_samples import SPEECH_COMMANDS
 
 pytest_plugins = ["tests.harness.room"]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The suite's largest offline work starts now, in the room tests' idle time."""
+    stream_decoding.start_early(session, SPEECH_COMMANDS)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    stream_decoding.end_early(session)
 
 
 def seed_home(folder: Path) -> Path:

@@ -15,8 +15,6 @@ import json
 import subprocess
 import sys
 import wave
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from assistant.listening.spotter import CommandSpotter
 from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import ListenSettings
 from tests.harness import speech_samples as ss
+from tests.harness import stream_decoding as sd
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 STOP_MODEL = MODELS / "microwakeword-stop" / "stop.json"
@@ -47,38 +46,42 @@ SETTINGS = ListenSettings(engine="pocketsphinx", stop_model=STOP_MODEL, word_mod
 Decoded = dict[str, list[set[str]] | tuple[set[int], set[int], set[int]]]
 
 
-@pytest.fixture(scope="module")
-def streams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    ss.require_shared()
-    maker = ss.SHARED / "audio" / "make_stream.py"
-    out = tmp_path_factory.mktemp("streams")
-    subprocess.run([sys.executable, str(maker), str(out)], check=True, capture_output=True)
-    yield out
-
-
 DECODED = {"stop": CLIPS, "yes": None, "no": None, "go": CLIPS, "down": CLIPS}
 """The streams the tests score, and how many of their clips (None: all)."""
+JOBS = ["no/screening", *DECODED]
+"""Every decoding job: "no/screening" is `no_during_screening`, the others
+`acted_per_clip` of that word."""
+
+
+def build_streams(out: Path) -> None:
+    maker = ss.SHARED / "audio" / "make_stream.py"
+    subprocess.run([sys.executable, str(maker), str(out)], check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
-def decoded(streams: Path, tmp_path_factory: pytest.TempPathFactory) -> Decoded:
-    """Every stream decoded once, two at a time (one per core: this module is the
-    suite's longest), each in a process of its own (`python -m` this module), keyed by
-    word; "no/screening" is `no_during_screening`. Not multiprocessing: its resource
-    tracker would outlive the pool (tests/test_recognizer_process.py looks for one)."""
-    tmp = tmp_path_factory.mktemp("cuts")
+def work(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         ) -> tuple[Path, dict[str, Any]]:
+    """The streams and what every job decoded: started early by conftest.py when it
+    could (tests/harness/stream_decoding.py), else here and now."""
+    ss.require_shared()
+    early = request.config.stash.get(sd.EARLY, None)
+    proc, folder = early or (None, tmp_path_factory.mktemp("hearing-streams"))
+    proc = proc or sd.start(folder, nice=0)
+    try:
+        return folder / "streams", sd.collect(proc, folder)
+    finally:
+        sd.stop(proc)
 
-    def run(job: str) -> Any:
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.test_hearing_streams", job, str(streams),
-             str(tmp / job.replace("/", "-"))],
-            capture_output=True, text=True, check=False, cwd=Path(__file__).parents[1])
-        assert done.returncode == 0, done.stderr[-2000:]
-        return json.loads(done.stdout)
 
-    jobs = ["no/screening", *DECODED]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(jobs, pool.map(run, jobs), strict=True))
+@pytest.fixture(scope="module")
+def streams(work: tuple[Path, dict[str, Any]]) -> Path:
+    return work[0]
+
+
+@pytest.fixture(scope="module")
+def decoded(work: tuple[Path, dict[str, Any]]) -> Decoded:
+    """Every stream's result keyed by word; "no/screening" is `no_during_screening`."""
+    results = work[1]
     out: Decoded = {w: [set(a) for a in results[w]] for w in DECODED}
     spotted, answers, stops = results["no/screening"]
     out["no/screening"] = (set(spotted), set(answers), set(stops))
@@ -252,4 +255,7 @@ def _decode_one(job: str, streams: Path, tmp: Path) -> object:
 
 
 if __name__ == "__main__":
-    print(json.dumps(_decode_one(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))))
+    if sys.argv[1] == "--all":
+        sd.decode_all(Path(sys.argv[2]), JOBS, build_streams)
+    else:
+        print(json.dumps(_decode_one(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))))
