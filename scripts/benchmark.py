@@ -99,7 +99,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small subsets (about 2 minutes)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--trials", type=int, default=0,
-                        help="stop / acknowledgement trials (default 20, quick 3)")
+                        help="stop / acknowledgement trials (default 20, quick 2)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--offline-only", action="store_true", help="skip the room")
     parser.add_argument("--room-only", action="store_true",

@@ -77,8 +77,8 @@ SR = 16000
 WORDS = ("stop", "yes", "no", "go", "up", "down", "left", "right", "on", "off",
          "_unknown_", "_silence_")
 QUICK_WORDS = ("stop", "yes", "no", "go", "down", "_unknown_")
-QUICK_CLIPS = 12
-"""Clips per word in a quick run (~6 s of recognition per word on one core): enough to
+QUICK_CLIPS = 6
+"""Clips per word in a quick run (~3 s of recognition per word on one core): enough to
 show the phase works end to end (the test suite's benchmark smoke test), not to measure."""
 EXPECTED = {"stop": "stop", "yes": "yes", "no": "no"}
 """The command each word folder should be acted on as; the others expect none."""

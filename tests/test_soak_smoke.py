@@ -100,3 +100,20 @@ def check_report(report: dict[str, Any], printed: str) -> None:
     for key in ("stops_said", "stops_missed", "false_activations", "rss_growth_mb",
                 "cpu_percent", "finished"):
         assert key in printed, f"{key} is missing from the printed report"
+
+
+def test_memory_growth_is_read_over_minutes_not_from_two_samples() -> None:
+    """A render in flight lifts RSS for a moment: one low first sample made a flat run
+    look like it grew 30 MB. The ends are medians over three minutes each."""
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    from bench.soak_score import rss_ends
+
+    flat = [(60.0 + 10 * i, 15.0, 400.0 + (25.0 if i % 4 == 1 else 0.0)) for i in range(114)]
+    flat[0] = (60.0, 15.0, 380.0)
+    start, end = rss_ends(flat)
+    assert start == end == 400.0
+    growing = [(t, cpu, rss + 0.02 * (t - 60.0)) for t, cpu, rss in flat]
+    start, end = rss_ends(growing)
+    assert start is not None and end is not None and 18.0 <= end - start <= 22.0
+    assert rss_ends([]) == (None, None)

@@ -28,9 +28,10 @@ from assistant.speech.player import Kind, Player
 MIN_RATE_WPM = 80
 MAX_RATE_WPM = 400
 MAX_GAIN = 1.0
-CACHE_SECONDS = 60.0
-"""Rendered audio kept for repeated lines: "repeat" and the step cues answer at once.
-About 10 MB at 44.1 kHz (300 s was 50 MB, a sixth of the memory target)."""
+CACHE_SECONDS = 20.0
+"""Rendered audio kept for repeated lines: "repeat" answers at once. About 3.5 MB at
+44.1 kHz (60 s was 10 MB, filling over a session's first minutes). A line said again
+later (the step cues) comes from the render cache on disk, a few milliseconds away."""
 
 
 

@@ -291,7 +291,7 @@ def real_clips(vocabulary: Vocabulary, quick: bool) -> tuple[list[Clip], list[st
     folders = sorted(p.name for p in ss.SPEECH_COMMANDS.iterdir() if p.is_dir())
     for folder in folders:
         if quick:
-            limit: int | None = 12 if folder == "stop" else 3
+            limit: int | None = 6 if folder == "stop" else 3
         else:
             limit = FOLDER_LIMITS.get(folder, DEFAULT_FOLDER_LIMIT)
         for path in ss.clips(folder, limit):

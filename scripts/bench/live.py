@@ -154,7 +154,7 @@ def live_phases(bench: RoomBench, notes: list[str]) -> list[Metric]:
     that fails is noted and its metrics left empty; the others still run."""
     out: list[Metric] = []
     quick = bench.args.quick
-    trials = bench.args.trials or (3 if quick else 20)
+    trials = bench.args.trials or (2 if quick else 20)
 
     def phase(name: str, work: Callable[[], list[Metric]]) -> None:
         t0 = time.monotonic()

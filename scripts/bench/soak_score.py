@@ -104,8 +104,7 @@ def report(soak: Soak, run: Launch, usage: UsageSampler, tail: EventTail) -> dic
     finished_ok = not soak.traceback and (
         (soak.ended == "routine finished" and soak.exit_code == 0)
         or (soak.ended == "time up" and soak.exit_code in (0, 130)))
-    rss_start = steady[0][2] if steady else None
-    rss_end = steady[-1][2] if steady else None
+    rss_start, rss_end = rss_ends(steady)
     out: dict[str, Any] = {
         "soak_minutes": soak.minutes,
         "ran_s": round(soak.ran_s, 1),
@@ -125,6 +124,7 @@ def report(soak: Soak, run: Launch, usage: UsageSampler, tail: EventTail) -> dic
         "halts_resumed_by_typing": len(soak.typed_resumes),
         "rss_start_mb": None if rss_start is None else round(rss_start, 1),
         "rss_end_mb": None if rss_end is None else round(rss_end, 1),
+        "rss_peak_mb": round(max(s[2] for s in steady), 1) if steady else None,
         "rss_growth_mb": (None if rss_start is None or rss_end is None
                           else round(rss_end - rss_start, 1)),
         "cpu_percent": (round(float(np.mean([s[1] for s in steady])), 1) if steady else None),
@@ -168,8 +168,9 @@ def print_report(out: dict[str, Any]) -> None:
     for key in ("finished", "stops_said", "stops_over_speech", "stops_in_quiet", "stops_missed",
                 "resumes_said", "resumes_missed", "false_activations", "self_triggers",
                 "false_holds", "misheard", "halts_resumed_by_typing", "rss_start_mb",
-                "rss_end_mb", "rss_growth_mb", "cpu_percent", "cpu_percent_whole_run",
-                "underruns", "underrun_lines_in_session_log", "echo_resets"):
+                "rss_end_mb", "rss_growth_mb", "rss_peak_mb", "cpu_percent",
+                "cpu_percent_whole_run", "underruns", "underrun_lines_in_session_log",
+                "echo_resets"):
         target = out["targets"].get(key)
         verdict = ""
         if target is not None:
@@ -190,3 +191,20 @@ def print_report(out: dict[str, Any]) -> None:
     print(f"  room (0.3 s windows, dBFS): {out['room_dbfs']}")
     for note in out["notes"]:
         print(f"  note: {note}")
+
+
+RSS_SPAN_S = 180.0
+"""`rss_ends` takes the median over this much of the run at each end (or a third of it)."""
+
+
+def rss_ends(steady: list[tuple[float, float, float]]) -> tuple[float | None, float | None]:
+    """Resident memory at the start and at the end of the steady part: each the median
+    of the samples over its first and its last three minutes. One sample each was
+    noise: a render or a decode in flight moves RSS by 10-40 MB for a moment (in one
+    20-minute run, 391 MB at the first sample, 392-434 over the next three minutes)."""
+    if not steady:
+        return None, None
+    span = min(RSS_SPAN_S, (steady[-1][0] - steady[0][0]) / 3)
+    first = [s[2] for s in steady if s[0] <= steady[0][0] + span]
+    last = [s[2] for s in steady if s[0] >= steady[-1][0] - span]
+    return float(np.median(first)), float(np.median(last))

@@ -9,7 +9,7 @@ Per condition and word: `acted` (stop/yes/no heard as themselves), `wrong` (any 
 command), `to_stop` (a non-stop word acted on as "stop"); which path acted on the stops;
 and commands per minute in LibriVox read speech. JSON: `streams`; rows `stream_*` and
 `speech_false_per_min` in the table. Quick: the quiet condition and the words stop, yes,
-no, go, down, _unknown_, each stream cut after its first 12 clips. Skipped, with the
+no, go, down, _unknown_, each stream cut after its first 6 clips. Skipped, with the
 reason printed, without ../shared (or, for the speech figure, without LibriVox).
 """
 
