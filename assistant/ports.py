@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Clock(Protocol):
@@ -58,6 +58,15 @@ class Recognizer(Protocol):
     def expect_command(self, likely: bool) -> None:
         """The user is (or is no longer) talking over the assistant, so what they say
         next is probably a command; an engine with priors may favour the urgent ones."""
+
+
+@runtime_checkable
+class Pipelined(Protocol):
+    """A recognizer that answers some blocks after `accept` has returned."""
+
+    @property
+    def behind(self) -> int:
+        """Requests whose answers have not come yet."""
 
 
 class Voice(Protocol):

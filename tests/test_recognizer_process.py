@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 
 from assistant.errors import AssistantError
+from assistant.listening.engines import open_recognizer
+from assistant.listening.recognize_file import read_wav
 from assistant.listening.recognizer_process import RecognizerProcess
+from assistant.session.vocabulary import load_vocabulary
 from assistant.settings import ListenSettings
 from tests.harness import speech_samples as ss
 
@@ -97,3 +100,31 @@ def test_the_child_is_the_recognizer_alone(recognizer: RecognizerProcess) -> Non
     modules = Path(f"/proc/{children[commands.index(ours[0])]}/maps").read_text()
     assert "portaudio" not in modules and "_multiarray_umath" not in modules, (
         "the child loaded the audio or numpy side of the program")
+
+
+def test_a_slow_block_is_answered_later_with_the_same_results(
+    recognizer: RecognizerProcess,
+) -> None:
+    """Real stops in hiss: pocketsphinx takes up to a few hundred ms on some blocks.
+    `accept` leaves those answers for later blocks (the listener's spotter and
+    classifier carry on meanwhile), and in the end the results are the engine's own,
+    in order."""
+    ss.require_shared()
+    pieces = [(f.name, ss.padded(read_wav(f), 0.6, 0.6, seed=i))
+              for i, f in enumerate(ss.clips("stop", 12))]
+    audio, _ = ss.concatenate(pieces)
+    blocks = list(ss.chunks(audio, 0.05))
+    alone = open_recognizer(ListenSettings(engine="pocketsphinx"), None)
+    phrases = load_vocabulary().all_phrases()
+    alone.set_phrases(phrases)
+    recognizer.set_phrases(phrases)
+    expected = [r for b in blocks for r in alone.accept(b)] + alone.flush()
+    got, most_behind = [], 0
+    for block in blocks:
+        got += recognizer.accept(block)
+        most_behind = max(most_behind, recognizer.behind)
+    got += recognizer.flush()
+    assert recognizer.behind == 0
+    assert most_behind > 1, "no block was slow enough to be answered later"
+    assert [r.text for r in expected if r.final], "the stops should be heard"
+    assert got == expected

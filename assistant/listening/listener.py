@@ -30,7 +30,7 @@ from assistant.listening.input_recording import InputRecording
 from assistant.listening.short_words import ShortWords
 from assistant.listening.spotter import CommandSpotter
 from assistant.listening.stop_spotter import StopSpotter
-from assistant.ports import Recognizer
+from assistant.ports import Pipelined, Recognizer
 from assistant.session.guide import Command
 from assistant.session.vocabulary import Vocabulary
 
@@ -226,8 +226,14 @@ class Listener:
             return
         if now - self._held_at >= timing.max_hold_s:
             self._end_hold("timeout")
-        elif self._quiet_from is not None and now - self._quiet_from >= timing.release_after_s:
+        elif (self._quiet_from is not None and now - self._quiet_from >= timing.release_after_s
+              and not self._recognizer_behind()):
             self._end_hold("quiet")
+
+    def _recognizer_behind(self) -> bool:
+        """The recognizer still owes answers on audio already heard (one may be the
+        command the line is held for)."""
+        return isinstance(self.recognizer, Pipelined) and self.recognizer.behind > 0
 
     def _end_hold(self, why: str) -> None:
         if self._held_at is None or self.barge_in is None:

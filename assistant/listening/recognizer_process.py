@@ -8,7 +8,13 @@ under the assistant's own voice. Here the decoding runs in a child process; the
 listener sends each block and waits for the answer on a pipe, and waiting on a pipe
 releases the GIL.
 
-Calls stay synchronous and in order, so results mean exactly what they mean in-process.
+Calls stay in order, so results mean exactly what they mean in-process, but the
+listener does not wait out a slow block: pocketsphinx takes 3 ms for most 50 ms blocks
+and up to 600 ms for some (p99 290 ms, a stream of real stops in hiss), and the stop
+spotter, the short-word classifier and the barge-in detector run on the listener's
+thread after it. `accept` sends its block, waits `ACCEPT_WAIT_S` for answers, and
+returns those that have come; the rest come with later blocks (`behind` counts them).
+Grammar and expectation changes go down the same pipe, in order, without a wait.
 The child is a plain `python -m` of this module, its end of a socket pair as its
 stdin: multiprocessing's spawn would add a resource-tracker process (13 MB) and, under
 the `massage-assistant` script, import the whole program again in the child.
@@ -21,6 +27,8 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -32,6 +40,8 @@ from assistant.settings import ListenSettings
 
 _START_TIMEOUT_S = 60.0
 _ANSWER_TIMEOUT_S = 30.0
+ACCEPT_WAIT_S = 0.01
+"""How long `accept` waits for its block's answer (most come within 3 ms)."""
 
 
 class RecognizerProcessError(AssistantError):
@@ -88,6 +98,10 @@ class RecognizerProcess:
             )
         self._conn = Connection(ours.detach())
         self._ready: tuple[str, int] | None = None
+        self._sent_at: deque[float] = deque()
+        """When each request still without its answer was sent, oldest first."""
+        self._early: list[Heard] = []
+        """Answers collected by a call that had to wait for all, for the next `accept`."""
         try:
             self._conn.send((settings, env_model))
         except BaseException:
@@ -135,30 +149,62 @@ class RecognizerProcess:
             raise RecognizerProcessError(f"the recognizer answered {kind!r}, not {expected!r}")
         return value
 
-    def _call(self, request: str, arg: object = None) -> Any:
+    def _send(self, request: str, arg: object = None, answered_later: bool = True) -> None:
+        self.wait_ready()
         try:
             self._conn.send((request, arg))
         except (OSError, ValueError) as exc:
             raise RecognizerProcessError(f"the recognizer's process stopped ({exc})") from exc
+        if answered_later:
+            self._sent_at.append(time.monotonic())
+
+    def _collect(self, wait_s: float | None) -> list[Heard]:
+        """The answers that have come, waiting up to `wait_s` for them (None: for all)."""
+        heard, self._early = self._early, []
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        while self._sent_at:
+            overdue = self._sent_at[0] + _ANSWER_TIMEOUT_S
+            until = overdue if deadline is None else min(deadline, overdue)
+            if not self._conn.poll(max(until - time.monotonic(), 0.0)):
+                if time.monotonic() >= overdue:
+                    raise RecognizerProcessError(
+                        f"the recognizer did not answer within {_ANSWER_TIMEOUT_S:.0f} s")
+                break  # the rest come with a later block
+            self._sent_at.popleft()
+            answer = self._answer(0.0)
+            if answer:
+                heard.extend(answer)
+        return heard
+
+    def _call(self, request: str, arg: object = None) -> Any:
+        """A request whose answer is needed now; the answers before it are kept."""
+        self._early = self._collect(None)
+        self._send(request, arg, answered_later=False)
         return self._answer(_ANSWER_TIMEOUT_S)
 
+    @property
+    def behind(self) -> int:
+        """Requests sent whose answers have not come yet."""
+        return len(self._sent_at)
+
     def set_phrases(self, phrases: Sequence[str]) -> None:
-        self._call("phrases", list(phrases))
+        self._send("phrases", list(phrases))
 
     def accept(self, pcm: bytes) -> list[Heard]:
-        heard: list[Heard] = self._call("audio", pcm)
-        return heard
+        self._send("audio", pcm)
+        return self._collect(ACCEPT_WAIT_S)
 
     def flush(self) -> list[Heard]:
-        heard: list[Heard] = self._call("flush")
-        return heard
+        heard = self._collect(None)
+        flushed: list[Heard] = self._call("flush")
+        return heard + flushed
 
     def transcribe(self, pcm: bytes) -> tuple[str, ...] | None:
         words: tuple[str, ...] | None = self._call("transcribe", pcm)
         return words
 
     def expect_command(self, likely: bool) -> None:
-        self._call("expect", likely)
+        self._send("expect", likely)
 
     def close(self) -> None:
         """Ask the child to stop, then make sure it has."""
