@@ -68,6 +68,9 @@ class Pipelined(Protocol):
     def behind(self) -> int:
         """Requests whose answers have not come yet."""
 
+    def answers(self) -> list[Heard]:
+        """What has come of those answers by now, without waiting or sending audio."""
+
 
 class Voice(Protocol):
     """Where the session's spoken lines and chimes go (speakers, or printed text)."""

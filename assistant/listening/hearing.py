@@ -27,7 +27,7 @@ from assistant.listening.short_words import OTHER, TAUGHT, WordReader, WordReadi
 from assistant.listening.spotter import CommandSpotter, Decision
 from assistant.listening.stop_spotter import StopSpotter
 from assistant.listening.word_loudness import WordOverBackground
-from assistant.ports import Heard, Recognizer
+from assistant.ports import Heard, Pipelined, Recognizer
 from assistant.session.guide import Command
 from assistant.session.vocabulary import Vocabulary, normalize
 
@@ -197,6 +197,14 @@ class Hearing:
         for at in self._word_spots():
             events += self._spot(at, stream_start, by="words")
         return events + self._after(heard, [s.at_s for s in spots], stream_start)
+
+    def catch_up(self, stream_start: float) -> list[HearingEvent]:
+        """The recognizer's answers on audio already fed that came after its `accept`
+        returned (`listening/recognizer_process.py`), taken between blocks."""
+        if not isinstance(self.recognizer, Pipelined) or not self.recognizer.behind:
+            return []
+        heard = self.recognizer.answers()
+        return self._after(heard, [], stream_start) if heard else []
 
     def _word_spots(self) -> list[float]:
         """A "stop" the classifier reads surely on its newest steps, said clearly over

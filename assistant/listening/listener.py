@@ -35,6 +35,9 @@ from assistant.session.guide import Command
 from assistant.session.vocabulary import Vocabulary
 
 Block = tuple[bytes, float]
+CATCH_UP_S = 0.005
+"""While the recognizer owes answers, the listener looks for them this often between
+blocks (else an answer over 10 ms late waited for the next block, 50 ms on)."""
 """16-bit mono PCM and the time.monotonic() of its first sample."""
 
 
@@ -113,7 +116,16 @@ class Listener:
             self.recording.close()
 
     def _run(self) -> None:
-        while (block := self._blocks.get()) is not None:
+        while True:
+            try:
+                block = self._blocks.get(timeout=CATCH_UP_S if self._recognizer_behind()
+                                         else None)
+            except queue.Empty:
+                for event in self.hearing.catch_up(self._stream_start or 0.0):
+                    self._on(event)
+                continue
+            if block is None:
+                break
             self._apply_grammar()
             raw, at = block
             pcm = raw

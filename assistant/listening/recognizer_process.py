@@ -13,7 +13,8 @@ listener does not wait out a slow block: pocketsphinx takes 3 ms for most 50 ms 
 and up to 600 ms for some (p99 290 ms, a stream of real stops in hiss), and the stop
 spotter, the short-word classifier and the barge-in detector run on the listener's
 thread after it. `accept` sends its block, waits `ACCEPT_WAIT_S` for answers, and
-returns those that have come; the rest come with later blocks (`behind` counts them).
+returns those that have come; the listener collects the rest as they come (`answers`,
+`behind`), between blocks.
 Grammar and expectation changes go down the same pipe, in order, without a wait.
 The child is a plain `python -m` of this module, its end of a socket pair as its
 stdin: multiprocessing's spawn would add a resource-tracker process (13 MB) and, under
@@ -186,6 +187,9 @@ class RecognizerProcess:
     def behind(self) -> int:
         """Requests sent whose answers have not come yet."""
         return len(self._sent_at)
+
+    def answers(self) -> list[Heard]:
+        return self._collect(0.0)
 
     def set_phrases(self, phrases: Sequence[str]) -> None:
         self._send("phrases", list(phrases))
