@@ -198,11 +198,17 @@ class Hearing:
             events += self._spot(at, stream_start, by="words")
         return events + self._after(heard, [s.at_s for s in spots], stream_start)
 
+    @property
+    def owed(self) -> bool:
+        """The recognizer still owes answers on audio already fed
+        (`listening/recognizer_process.py`)."""
+        return isinstance(self.recognizer, Pipelined) and self.recognizer.behind > 0
+
     def catch_up(self, stream_start: float) -> list[HearingEvent]:
-        """The recognizer's answers on audio already fed that came after its `accept`
-        returned (`listening/recognizer_process.py`), taken between blocks."""
-        if not isinstance(self.recognizer, Pipelined) or not self.recognizer.behind:
+        """Those owed answers that have come since, taken between blocks."""
+        if not self.owed:
             return []
+        assert isinstance(self.recognizer, Pipelined)
         heard = self.recognizer.answers()
         return self._after(heard, [], stream_start) if heard else []
 

@@ -30,15 +30,15 @@ from assistant.listening.input_recording import InputRecording
 from assistant.listening.short_words import ShortWords
 from assistant.listening.spotter import CommandSpotter
 from assistant.listening.stop_spotter import StopSpotter
-from assistant.ports import Pipelined, Recognizer
+from assistant.ports import Recognizer
 from assistant.session.guide import Command
 from assistant.session.vocabulary import Vocabulary
 
 Block = tuple[bytes, float]
+"""16-bit mono PCM and the time.monotonic() of its first sample."""
 CATCH_UP_S = 0.005
 """While the recognizer owes answers, the listener looks for them this often between
 blocks (else an answer over 10 ms late waited for the next block, 50 ms on)."""
-"""16-bit mono PCM and the time.monotonic() of its first sample."""
 
 
 class Holdable(Protocol):
@@ -118,8 +118,7 @@ class Listener:
     def _run(self) -> None:
         while True:
             try:
-                block = self._blocks.get(timeout=CATCH_UP_S if self._recognizer_behind()
-                                         else None)
+                block = self._blocks.get(timeout=CATCH_UP_S if self.hearing.owed else None)
             except queue.Empty:
                 for event in self.hearing.catch_up(self._stream_start or 0.0):
                     self._on(event)
@@ -239,13 +238,8 @@ class Listener:
         if now - self._held_at >= timing.max_hold_s:
             self._end_hold("timeout")
         elif (self._quiet_from is not None and now - self._quiet_from >= timing.release_after_s
-              and not self._recognizer_behind()):
+              and not self.hearing.owed):  # an answer owed may be the command held for
             self._end_hold("quiet")
-
-    def _recognizer_behind(self) -> bool:
-        """The recognizer still owes answers on audio already heard (one may be the
-        command the line is held for)."""
-        return isinstance(self.recognizer, Pipelined) and self.recognizer.behind > 0
 
     def _end_hold(self, why: str) -> None:
         if self._held_at is None or self.barge_in is None:
