@@ -11,7 +11,8 @@ default, or a system voice such as espeak:en-us), so the room figures of both vo
 can be set side by side.
 
 --quick (a smoke test, about 2 minutes) uses small subsets; the full run takes about
-15-20 minutes on two cores. --keep DIR keeps each launch's events.jsonl and stderr.
+15-20 minutes on two cores. --keep DIR keeps each launch's events.jsonl, stderr and what its
+microphone heard (audio/, for `massage-assistant recognize` and scripts/replay_echo.py).
 
 What it measures, and how, is described where it is measured (scripts/bench/):
 - offline clips, the recognizer alone: accuracy, false accepts, false activations in
@@ -118,7 +119,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "speed in the room with a TV talking and a real 'stop' every 2-3 "
                         "minutes (scripts/bench/soak.py; default 20 minutes, fractions allowed)")
     parser.add_argument("--keep", type=Path, default=None,
-                        help="copy each launch's events.jsonl and stderr here (evidence)")
+                        help="copy each launch's events.jsonl, stderr and microphone audio here "
+                             "(evidence)")
     return parser.parse_args(argv)
 
 

@@ -26,6 +26,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     stream_decoding.start_early(session, SPEECH_COMMANDS)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in the virtual room is a real-time test (before `-m` selects)."""
+    for item in items:
+        if "room" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realtime)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     stream_decoding.end_early(session)
 

@@ -22,6 +22,9 @@ from tests.harness.speech_samples import require_espeak
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "benchmark.py"
 
+pytestmark = pytest.mark.realtime
+"""It plays and listens in a sound server of its own as time passes."""
+
 RANGES: dict[str, tuple[float, float]] = {
     "accuracy_stop_real": (0.0, 1.0),
     "accuracy": (0.0, 1.0),

@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "benchmark.py"
 MINUTES = 0.75
 
+pytestmark = pytest.mark.realtime
+"""It plays and listens in a sound server of its own as time passes."""
+
 KEYS = (
     "soak_minutes", "ran_s", "ended", "finished", "stops_said", "stops_missed",
     "resumes_said", "resumes_missed", "false_activations", "self_triggers", "false_holds",

@@ -131,7 +131,7 @@ class RoomBench:
         monitor = self.room.record()
         launched = time.monotonic()
         live = LiveSession(self.room, folder, *args, *self.engine_args(), *self.voice_args(),
-                           user=self.user)
+                           user=self.user, save_audio=self.args.keep is not None)
         run = Launch(live, launched, monitor, EventClock(live.events_path))
         self._launches.append(run)
         return run

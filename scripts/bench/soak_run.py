@@ -38,6 +38,7 @@ RESUME_AFTER_S = (3.0, 5.0)
 HALT_GRACE_S = 5.0
 TALK_FOR_S = 1.0
 """A stop over speech comes once the assistant has been talking this long."""
+OTHER_KIND_AFTER_S = 20.0
 WAIT_FOR_MOMENT_S = 120.0
 USAGE_EVERY_S = 10.0
 
@@ -227,6 +228,18 @@ def state_of_tail(tail: EventTail) -> str | None:
     return states[-1] if states else None
 
 
+def moment_now(soak: Soak, run: Launch, tail: EventTail, late_s: float) -> str | None:
+    """The kind of stop to say now, if any: over speech and in quiet by turns, or
+    whichever comes first once the turn's kind has been waited for OTHER_KIND_AFTER_S (a
+    long silent step has no moment over speech, a talkative stretch none in quiet)."""
+    if late_s < 0:
+        return None
+    turn = ("over_speech", "quiet")[len(soak.trials) % 2]
+    other = "quiet" if turn == "over_speech" else "over_speech"
+    kinds = (turn,) if late_s < OTHER_KIND_AFTER_S else (turn, other)
+    return next((kind for kind in kinds if moment_for(kind, run, tail)), None)
+
+
 # ----- one stop and resume ----------------------------------------------------------------------
 
 
@@ -339,8 +352,8 @@ def run_soak(bench: RoomBench, minutes: float) -> tuple[Soak, Launch, UsageSampl
                     tail.wait(_going_on, 5.0, len(tail.events))
             else:
                 halted_since = None
-            kind = ("over_speech", "quiet")[len(soak.trials) % 2]
-            if time.monotonic() >= next_at and clips and moment_for(kind, run, tail):
+            kind = moment_now(soak, run, tail, time.monotonic() - next_at)
+            if kind is not None and clips:
                 trial = stop_and_resume(bench, run, tail, kind, clips[0], soak.windows)
                 if trial is not None:
                     clips.pop(0)
@@ -352,8 +365,8 @@ def run_soak(bench: RoomBench, minutes: float) -> tuple[Soak, Launch, UsageSampl
                              if trial.stopped else ""), flush=True)
                 next_at = time.monotonic() + max(MIN_GAP_S, bench.rng.uniform(*GAP_S) * scale)
             elif time.monotonic() > next_at + WAIT_FOR_MOMENT_S:
-                soak.notes.append(f"no moment for a stop {kind} within {WAIT_FOR_MOMENT_S:.0f} "
-                                  f"s from {next_at - launched:.0f} s")
+                soak.notes.append(f"no moment for a stop within {WAIT_FOR_MOMENT_S:.0f} s "
+                                  f"from {next_at - launched:.0f} s")
                 next_at = time.monotonic() + max(MIN_GAP_S, bench.rng.uniform(*GAP_S) * scale)
             time.sleep(0.2)
         soak.ran_s = time.monotonic() - launched

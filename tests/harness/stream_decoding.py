@@ -37,13 +37,15 @@ WAIT_S = 1800.0
 
 
 def start(work: Path, nice: int) -> subprocess.Popen[bytes]:
-    """Every stream built and decoded in a process group of its own, at `nice`."""
+    """Every stream built and decoded in a process group of its own, at `nice`. Not a
+    session of its own: where the kernel groups CPU time by session (autogroup), a new
+    session would take an equal share with the whole suite, whatever its nice."""
     work.mkdir(parents=True, exist_ok=True)
     log = (work / "log.txt").open("wb")
     try:
         return subprocess.Popen(
             [sys.executable, "-m", RUNNER, "--all", str(work)], cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=log, process_group=0,
             preexec_fn=(lambda: os.nice(nice)) if nice else None,
         )
     finally:
