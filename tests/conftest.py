@@ -28,7 +28,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in the virtual room is a real-time test (before `-m` selects)."""
+    """Every test in the virtual room is a real-time test (before `-m` selects); the
+    tests of the early decode come last."""
+    stream_decoding.last(items)
     for item in items:
         if "room" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.realtime)

@@ -3,8 +3,8 @@
 Decoding them is the suite's largest piece of work (about 500 CPU-seconds), while the
 room tests before it mostly wait on real-time sound. So `conftest.py` starts the decode
 as soon as collection has chosen those tests, at the lowest CPU priority (nice 19: any
-other test's work comes first), and the module's fixture collects the result. Run
-alone, the fixture starts it itself and waits.
+other test's work comes first), those tests run last, and the module's fixture collects
+the result. Run alone, the fixture starts it itself and waits.
 
 Layout of the work folder: `streams/` (../shared/audio/make_stream.py's output),
 `cuts/`, `decoded.json` (written last, by rename) and `log.txt` (the runner's stderr).
@@ -32,6 +32,11 @@ RUNNER = "tests.test_hearing_streams"
 """The module whose `python -m` runs one decoding job (or, with `--all`, every one)."""
 EARLY = pytest.StashKey[tuple["subprocess.Popen[bytes]", Path]]()
 """The decode conftest.py started, and its work folder."""
+EARLY_NICE = 19
+"""Behind every test of a suite at normal priority. A suite already niced (scripts/test.sh
+runs the tests that need no real time at nice 10, the room tests apart) decodes at its
+own priority: lower still, the decode waited behind the room tests while the tests that
+need it waited for it."""
 WAIT_S = 1800.0
 """Longest the fixture waits for a decode already running (it takes 4-5 minutes alone)."""
 
@@ -105,7 +110,14 @@ def start_early(session: pytest.Session, shared: Path) -> None:
                  and "decoded" in getattr(item, "fixturenames", ()) for item in session.items)
     if wanted and shared.is_dir():
         work = Path(tempfile.mkdtemp(prefix="hearing-streams-"))
-        session.config.stash[EARLY] = (start(work, nice=19), work)
+        nice = EARLY_NICE if os.nice(0) == 0 else 0
+        session.config.stash[EARLY] = (start(work, nice=nice), work)
+
+
+def last(items: list[pytest.Item]) -> None:
+    """The tests that need the decode moved to the end of the run (in their order), so
+    every other test runs while it decodes."""
+    items.sort(key=lambda item: item.path.name == "test_hearing_streams.py")
 
 
 def end_early(session: pytest.Session) -> None:
