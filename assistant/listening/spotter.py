@@ -48,10 +48,14 @@ class SpotterSettings:
     """Slack around played audio: output and input latency, recognizer timing error."""
     cancelled_echo_margin_s: float = 0.25
     """The same with an echo canceller (`require_barge_in`): its reference is aligned to
-    the microphone within milliseconds, so only the recognizer's word timing is left. With
-    0.6 s, a "resume" said once the room had been quiet 0.6 s still counted as said over
-    the assistant's last line, and without a barge-in (nothing to barge into) it was
-    dropped."""
+    the microphone within milliseconds, so only the recognizer's word timing is left (a
+    word it starts this early may be the line's first). With 0.6 s, a "resume" said once
+    the room had been quiet 0.6 s still counted as said over the assistant's last line,
+    and without a barge-in (nothing to barge into) it was dropped."""
+    cancelled_end_margin_s: float = 0.1
+    """After a line's end, with a canceller: with `cancelled_echo_margin_s` there too, in
+    a 20-minute soak a "resume" begun 0.18 s after the answer's last sound (pocketsphinx
+    put its start 0.03 s after the word's) was dropped."""
     word_tolerance_s: float = 1.2
     """How far a heard phrase may be from where it stands in a spoken line and still be
     taken for the assistant's own voice (word timing is estimated from characters)."""
@@ -158,12 +162,13 @@ class CommandSpotter:
             return []
         settings = self.settings
         margin = settings.cancelled_echo_margin_s if self._gated else settings.echo_margin_s
+        after = settings.cancelled_end_margin_s if self._gated else settings.echo_margin_s
         lines = self.playback.recent(start - 120.0)
         return [
             line for line in lines
             if line.kind == "speech"
             and line.started_at - margin <= start
-            and (line.ended_at is None or line.ended_at + margin >= start)
+            and (line.ended_at is None or line.ended_at + after >= start)
         ]
 
     def _is_own_words(self, line: PlayedLine, phrase: str, start: float, end: float) -> bool:

@@ -41,6 +41,7 @@ TALK_FOR_S = 1.0
 OTHER_KIND_AFTER_S = 20.0
 WAIT_FOR_MOMENT_S = 120.0
 USAGE_EVERY_S = 10.0
+HOLD_ENDS = ("barge_in_end", "command")
 
 
 def dbfs(rms: float) -> float:
@@ -212,9 +213,11 @@ def moment_for(kind: str, run: Launch, tail: EventTail) -> bool:
 
 
 def held(run: Launch, tail: EventTail, within_s: float) -> bool:
-    """The line is held (a `barge_in` with no `barge_in_end` after it yet), or was within
-    the last `within_s`: the room is quiet then, but the line is not over."""
-    holds = [e for e in tail.update() if e["type"] in ("barge_in", "barge_in_end")]
+    """The line is held (a `barge_in` with nothing after it yet that ends the hold), or
+    was within the last `within_s`: the room is quiet then, but the line is not over. A
+    hold ends with `barge_in_end`, or with a command (which says no `barge_in_end`: a
+    false "pause" in a hold once kept the soak waiting for the rest of the run)."""
+    holds = [e for e in tail.update() if e["type"] in ("barge_in", *HOLD_ENDS)]
     if not holds:
         return False
     if holds[-1]["type"] == "barge_in":
