@@ -120,3 +120,25 @@ def test_memory_growth_is_read_over_minutes_not_from_two_samples() -> None:
     start, end = rss_ends(growing)
     assert start is not None and end is not None and 18.0 <= end - start <= 22.0
     assert rss_ends([]) == (None, None)
+
+
+def test_a_command_in_a_hold_ends_it_for_the_scheduler() -> None:
+    """A command said in a barge-in hold ends the hold without a `barge_in_end`: taken for
+    held ever after, a soak once found no moment for a stop for the rest of its run."""
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    import time
+    from types import SimpleNamespace
+
+    from bench.soak_run import held
+
+    def scene(*types: str, released_s_ago: float) -> tuple[Any, Any]:
+        events = [{"type": kind, "t": float(i)} for i, kind in enumerate(types)]
+        clock = SimpleNamespace(monotonic=lambda t: time.monotonic() - released_s_ago)
+        return SimpleNamespace(clock=clock), SimpleNamespace(update=lambda: events)
+
+    assert held(*scene("barge_in", released_s_ago=60.0), within_s=2.5)
+    for end in ("barge_in_end", "command"):
+        assert not held(*scene("barge_in", end, released_s_ago=60.0), within_s=2.5), end
+        assert held(*scene("barge_in", end, released_s_ago=1.0), within_s=2.5), end
+    assert not held(*scene("say", released_s_ago=0.0), within_s=2.5)
