@@ -180,3 +180,16 @@ def test_a_command_begun_before_the_line_started_is_the_users() -> None:
     assert s.consider(heard("pause", 0.4, 0.8), 10.0).reason == "talking", (
         "begun within the margin of the line's start: it may be the line's first word"
     )
+
+
+def test_a_barge_in_that_has_acted_lets_nothing_else_through() -> None:
+    """The user's "stop" was noticed over a line and acted on; the answer starts at once,
+    and its first word, misheard as a command, is not the user's."""
+    answer = Line("Stopping. Rest your hands.", 7.35, 2.0)
+    s = spotter([answer])
+    s.require_barge_in()
+    s.note_barge_in(7.1)
+    assert s.consider(heard("stop", 6.78, 7.28), 0.0).reason == "accepted"
+    assert s.consider(heard("go on", 7.36, 7.74), 0.0).reason == "talking"
+    s.note_barge_in(8.0)  # the user talks over the answer: that counts again
+    assert s.consider(heard("resume", 8.0, 8.4), 0.0).reason == "accepted"

@@ -116,9 +116,13 @@ class CommandSpotter:
         return decision
 
     def acted(self, heard: Heard, stream_start: float) -> None:
-        """This stretch has acted: nothing heard in it acts again."""
-        self._acted = [*self._acted[-20:],
-                       (stream_start + heard.start_s, stream_start + heard.end_s)]
+        """This stretch has acted: nothing heard in it acts again, and the barge-ins
+        noticed up to its end were its own. Left standing, the user's "stop" noticed
+        0.2 s before the answer began let the answer's first word ("Stopping", heard as
+        "go on") count as said over it, and the session resumed by itself."""
+        end = stream_start + heard.end_s
+        self._acted = [*self._acted[-20:], (stream_start + heard.start_s, end)]
+        self._barge_ins = [t for t in self._barge_ins if t > end]
 
     def judge(self, heard: Heard, stream_start: float) -> Decision:
         """What `consider` would decide, without counting it as acted."""
