@@ -27,12 +27,22 @@ if [ "$#" -gt 0 ]; then
   exit $?
 fi
 
+kill_tree() {  # a process and everything it started (a test's programs, the early decode)
+  local child
+  for child in $(pgrep -P "$1"); do kill_tree "$child"; done
+  kill -KILL "$1" 2>/dev/null
+}
+
 log=$(mktemp)
 nice -n 10 .venv/bin/python -m pytest -m "not realtime" -p no:cacheprovider >"$log" 2>&1 &
 others=$!
-trap 'kill "$others" 2>/dev/null; rm -f "$log"' EXIT
 echo "The tests that do not need real time run alongside, at nice 10; their report follows."
-.venv/bin/python -m pytest -m realtime
+.venv/bin/python -m pytest -m realtime &
+first=$!
+# Stopped (Ctrl-C, SIGTERM): both runs end, with everything they started.
+trap 'kill_tree "$first"; kill_tree "$others"; rm -f "$log"' EXIT
+trap 'exit 130' INT TERM
+wait "$first"
 realtime=$?
 wait "$others"
 rest=$?

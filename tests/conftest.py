@@ -8,11 +8,8 @@ straight away; tests of screening and of choosing the mode use a fresh folder.
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import pytest
 
@@ -22,18 +19,6 @@ from tests.harness import stream_decoding
 from tests.harness.speech_samples import SPEECH_COMMANDS
 
 pytest_plugins = ["tests.harness.room"]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """SIGTERM ends the run as Ctrl-C does, so the session's teardown still runs:
-    scripts/test.sh ends its second run that way when it is stopped, and the early
-    decode and any program a test started end with it."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupted)
-
-
-def _interrupted(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
