@@ -12,7 +12,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
 
@@ -105,11 +107,16 @@ def check_report(report: dict[str, Any], printed: str) -> None:
         assert key in printed, f"{key} is missing from the printed report"
 
 
+def scripts_on_path() -> None:
+    """The benchmark's `bench` package importable, as scripts/benchmark.py has it."""
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+
+
 def test_memory_growth_is_read_over_minutes_not_from_two_samples() -> None:
     """A render in flight lifts RSS for a moment: one low first sample made a flat run
     look like it grew 30 MB. The ends are medians over three minutes each."""
-    if str(ROOT / "scripts") not in sys.path:
-        sys.path.insert(0, str(ROOT / "scripts"))
+    scripts_on_path()
     from bench.soak_score import rss_ends
 
     flat = [(60.0 + 10 * i, 15.0, 400.0 + (25.0 if i % 4 == 1 else 0.0)) for i in range(114)]
@@ -125,11 +132,7 @@ def test_memory_growth_is_read_over_minutes_not_from_two_samples() -> None:
 def test_a_command_in_a_hold_ends_it_for_the_scheduler() -> None:
     """A command said in a barge-in hold ends the hold without a `barge_in_end`: taken for
     held ever after, a soak once found no moment for a stop for the rest of its run."""
-    if str(ROOT / "scripts") not in sys.path:
-        sys.path.insert(0, str(ROOT / "scripts"))
-    import time
-    from types import SimpleNamespace
-
+    scripts_on_path()
     from bench.soak_run import held
 
     def scene(*types: str, released_s_ago: float) -> tuple[Any, Any]:
