@@ -147,6 +147,35 @@ def test_stop_cuts_off_a_long_instruction_and_nothing_resumes_until_asked(
         assert any(abs(t - barge_in["at"]) < 0.06 for t in again.onsets), barge_in
 
 
+def test_slower_said_over_the_assistant_is_acted_on(room: Room, tmp_path: Path) -> None:
+    """A command other than an urgent one, said while the assistant talks: the line is
+    held for the user, who is heard going on with it held (the proof such a command
+    needs, `BargeInSettings.heard_on_frames`), and it acts. Said again, as people do,
+    if pocketsphinx misheard it."""
+    live = LiveSession(room, tmp_path, "--routine", "full", "--time-scale", "0.3")
+    try:
+        with room.record() as rec:
+            live.wait_for(lambda e: e["type"] == "say" and e["key"] == "step.settle", 60)
+            for attempt in (1, 2, 3):
+                time.sleep(1.5)
+                assert rec.tail_rms(0.5) > 0.003, "the assistant should be talking now"
+                mark = len(live.events())
+                live.say("slower")
+                try:
+                    live.wait_for(lambda e: e["type"] == "pace", 10, after=mark)
+                    break
+                except AssertionError:
+                    if attempt == 3:
+                        raise
+            ends = [e for e in live.events()[mark:] if e["type"] == "barge_in_end"]
+            assert [e["type"] for e in live.events()[mark:]
+                    if e["type"] in ("barge_in", "command")][:2] == ["barge_in", "command"]
+            assert all(e["user_went_on"] for e in ends), ends
+        assert live.accepted()[-1] == ("slower", "voice")
+    finally:
+        live.close()
+
+
 @pytest.mark.parametrize(
     ("mode", "voice"),
     [("self", "piper:joe"), ("partner", "espeak:en-us")],

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from assistant.listening.barge_in import BargeInSettings
 from assistant.listening.echo_canceller import (
     EchoCanceller,
     EchoReference,
@@ -364,3 +365,19 @@ def test_the_users_words_over_a_held_line_do_not_spoil_the_filter(scene: Scene) 
     assert erle >= 25.0, f"the line after the hold is cancelled by only {erle:.1f} dB"
     assert any(speaking[start // MIC_BLOCK : end // MIC_BLOCK + 1]), "the word is noticed"
     assert canceller.stats.rewinds == 1
+
+
+def test_only_the_user_is_heard_once_a_held_line_has_gone_quiet(scene: Scene) -> None:
+    """What shows a hold was for the user (`BargeInSettings.heard_on_frames`): their word
+    goes on once the line is quiet; the echo's leftovers end with the line."""
+    start, _ = scene.user_span
+    played = scene.played.copy()
+    held = int((start / RATE + DELAY_S + 0.1) * OUT_RATE)
+    played[held : held + OUT_RATE] = 0.0
+    echo, mic = dry_room(scene, played)
+    _, alone, _ = cancel(played, mic, suppress=False)
+    assert alone.user_frames_alone == 0, "the assistant alone, held and resumed"
+    _, user, _ = cancel(played, mic + 2.0 * scene.user[: len(echo)], suppress=False)
+    needed = BargeInSettings().heard_on_frames
+    assert user.user_frames_alone >= needed, (
+        f"the rest of the user's word: {user.user_frames_alone} frames")

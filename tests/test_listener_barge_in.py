@@ -21,16 +21,20 @@ BLOCK = b"\0\0" * int(16000 * BLOCK_S)
 
 @dataclass
 class ScriptedEcho:
-    """Says, block by block, whether the user is talking over an audible assistant."""
+    """Says, block by block, whether the user is talking over an audible assistant, and
+    how many frames of their voice came with the assistant's sound gone (`alone`)."""
 
     speaking: list[bool]
+    alone: list[int] = field(default_factory=list)
     speech: object = field(default_factory=lambda: _Speech())
     user_speaking: bool = False
     assistant_audible: bool = True
+    user_frames_alone: int = 0
     relearned: int = 0
 
     def process(self, raw: bytes, at: float) -> bytes:
         self.user_speaking = self.speaking.pop(0) if self.speaking else False
+        self.user_frames_alone += self.alone.pop(0) if self.alone else 0
         return raw
 
     def relearn(self) -> None:
@@ -75,12 +79,29 @@ class Output:
         self.releases += 1
 
 
+@dataclass
+class Speaking:
+    """The assistant's line, playing all along (a `PlaybackHistory`)."""
+
+    text: str = "Make small thumb circles on your sole, from the heel to each toe."
+    kind: str = "speech"
+    started_at: float = 999.0
+    ended_at: float | None = None
+    duration_s: float = 10.0
+
+    def recent(self, since: float) -> list[Speaking]:
+        return [self]
+
+
 def run(speaking: list[bool], recognizer: ScriptedRecognizer, blocks: int = 30,
+        alone: list[int] | None = None, talking: bool = False,
         ) -> tuple[ScriptedEcho, Output, list[Command]]:
+    """`talking`: the assistant's line plays all along (else nothing was played)."""
     vocab = load_vocabulary()
-    echo, output = ScriptedEcho(list(speaking)), Output()
+    echo, output = ScriptedEcho(list(speaking), list(alone or [])), Output()
     inbox: queue.Queue[Command] = queue.Queue()
-    listener = Listener(recognizer, CommandSpotter(vocab, None), vocab, inbox,
+    spotter = CommandSpotter(vocab, Speaking() if talking else None)
+    listener = Listener(recognizer, spotter, vocab, inbox,
                         interrupt=lambda: None, echo=cast(EchoCanceller, echo), barge_in=output)
     listener.start()
     for i in range(blocks):
@@ -114,3 +135,22 @@ def test_without_a_barge_in_nothing_is_expected() -> None:
     rec = ScriptedRecognizer()
     _, output, _ = run([False] * 30, rec)
     assert output.holds == 0 and rec.expected == []
+
+
+def test_a_command_over_the_line_acts_only_if_the_user_went_on_once_it_was_held() -> None:
+    """Held for the canceller's leftovers, the line goes quiet and so does the "user";
+    held for the user, they are still heard with the line gone."""
+    rec = ScriptedRecognizer("slower", at_block=12)
+    _, output, commands = run([False] * 5 + [True] * 4, rec, talking=True)
+    assert output.holds == 1 and commands == [], "nothing heard with the line held"
+    went_on = [0] * 6 + [1, 2, 2]
+    rec = ScriptedRecognizer("slower", at_block=12)
+    _, output, commands = run([False] * 5 + [True] * 4, rec, alone=went_on, talking=True)
+    assert [c.intent for c in commands] == ["slower"]
+    assert output.releases == 1
+
+
+def test_an_urgent_command_over_the_line_needs_no_more_than_the_barge_in() -> None:
+    rec = ScriptedRecognizer("stop", at_block=9)
+    _, _, commands = run([False] * 5 + [True] * 4, rec, talking=True)
+    assert [c.intent for c in commands] == ["stop"]

@@ -127,10 +127,29 @@ def test_with_barge_in_any_command_over_the_held_line_counts_but_not_its_own_wor
     s = spotter([Line(LINE, 10.0, 5.0)])
     s.require_barge_in()
     s.note_barge_in(12.6)
+    s.confirm_barge_in(12.6)
     decision = s.consider(heard("slower", 2.5, 2.9), 10.0)
     assert decision.reason == "accepted" and decision.command is not None
     s.note_barge_in(11.2)
+    s.confirm_barge_in(11.2)
     assert s.consider(heard("less pressure", 1.0, 1.8), 10.0).reason == "own_voice"
+
+
+def test_a_command_other_than_an_urgent_one_needs_the_user_heard_on_the_held_line() -> None:
+    """Seen in the room: a false hold 4.5 s into a session (the canceller still learning),
+    and pocketsphinx's "softer" from the leftovers of the line, 4.39-4.76 s."""
+    welcome = "Welcome. This is Quick refresh, about 1 minute, for massaging your own feet."
+    s = spotter([Line(welcome, 0.3, 8.0)])
+    s.require_barge_in()
+    s.note_barge_in(4.5)
+    assert s.consider(heard("softer", 4.39, 4.76), 0.0).reason == "talking"
+    assert s.consider(heard("stop", 4.39, 4.76, final=False), 0.0).reason == "accepted", (
+        "an urgent command acts on the barge-in alone")
+    s = spotter([Line(welcome, 0.3, 8.0)])
+    s.require_barge_in()
+    s.note_barge_in(4.5)
+    s.confirm_barge_in(4.5)
+    assert s.consider(heard("softer", 4.39, 4.76), 0.0).reason == "accepted"
 
 
 def test_words_after_where_the_line_was_cut_were_never_said() -> None:
@@ -139,6 +158,7 @@ def test_words_after_where_the_line_was_cut_were_never_said() -> None:
     s = spotter([line])
     s.require_barge_in()
     s.note_barge_in(10.9)
+    s.confirm_barge_in(10.9)
     assert s.consider(heard("resume", 1.0, 1.4), 10.0).reason == "accepted"
 
 
@@ -192,4 +212,5 @@ def test_a_barge_in_that_has_acted_lets_nothing_else_through() -> None:
     assert s.consider(heard("stop", 6.78, 7.28), 0.0).reason == "accepted"
     assert s.consider(heard("go on", 7.36, 7.74), 0.0).reason == "talking"
     s.note_barge_in(8.0)  # the user talks over the answer: that counts again
+    s.confirm_barge_in(8.0)
     assert s.consider(heard("resume", 8.0, 8.4), 0.0).reason == "accepted"

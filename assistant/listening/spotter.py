@@ -8,7 +8,9 @@ Rules, in order:
   phrase is in the line being spoken at about that moment (its own voice);
 - with barge-in (`require_barge_in`), a command heard while the assistant talks counts
   only if the user was noticed talking over it then (see listening/barge_in.py), and
-  then any command may count: the line was held, so the command was heard clean.
+  then any command may count: the line was held, so the command was heard clean. An
+  urgent one counts at once; the others only once the user was heard going on with the
+  line held (`confirm_barge_in`), since a hold for nothing is over with the line.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class CommandSpotter:
         self._lock = threading.Lock()
         self._gated = False
         self._barge_ins: list[float] = []
+        self._heard_on: list[float] = []
+        """The barge-ins after which the user was heard with the line held."""
 
     def require_barge_in(self) -> None:
         """From now on, commands heard while the assistant talks need a barge-in."""
@@ -99,6 +103,11 @@ class CommandSpotter:
     def note_barge_in(self, at: float) -> None:
         """The user was noticed talking over the assistant at `at` (monotonic s)."""
         self._barge_ins = [*self._barge_ins[-20:], at]
+
+    def confirm_barge_in(self, at: float) -> None:
+        """The user noticed at `at` went on talking once the line was held
+        (`BargeInSettings.heard_on_frames`): any command may now count over the line."""
+        self._heard_on = [*self._heard_on[-20:], at]
 
     def set_valid(self, intents: frozenset[str]) -> None:
         with self._lock:
@@ -123,6 +132,7 @@ class CommandSpotter:
         end = stream_start + heard.end_s
         self._acted = [*self._acted[-20:], (stream_start + heard.start_s, end)]
         self._barge_ins = [t for t in self._barge_ins if t > end]
+        self._heard_on = [t for t in self._heard_on if t > end]
 
     def judge(self, heard: Heard, stream_start: float) -> Decision:
         """What `consider` would decide, without counting it as acted."""
@@ -142,8 +152,9 @@ class CommandSpotter:
         talking = self._speech_during(start)
         if talking:
             margin = self.settings.barge_in_margin_s
-            barged = any(start - margin <= t < end for t in self._barge_ins)
-            if (self._gated and not barged) or (not priority and not barged):
+            noticed = self._barge_ins if priority else self._heard_on
+            barged = any(start - margin <= t < end for t in noticed)
+            if not barged and (self._gated or not priority):
                 return Decision(None, "talking")
         said = self._said_forms(intent, phrase)
         if any(self._is_own_words(line, form, start, end) for line in talking for form in said):

@@ -168,6 +168,9 @@ class EchoCanceller:
         )
         self.speech = SpeechOverEcho(barge_in)
         """Whether the user is talking, judged frame by frame from what is left."""
+        self.user_frames_alone = 0
+        """Frames so far judged the user's voice with none of the assistant's sound in
+        them: no leftover of the echo can be one (see `BargeInSettings.heard_on_frames`)."""
         self._settle_frames = round(self.speech.settings.settle_s * self.rate / frame)
         self._relearn_window = round(relearn_window_seconds * self.rate / frame)
         self._relearnt_at: list[int] = []
@@ -318,6 +321,7 @@ class EchoCanceller:
         """No echo to cancel: the microphone as it is."""
         energy = float(d.astype(np.float64) @ d)
         self.speech.frame(energy, energy, len(d), echo=False, trusted=True)
+        self.user_frames_alone += self.speech.voiced
         return d
 
     def _reference_frames(self, r: int, frames: int) -> FloatArray:
@@ -340,6 +344,7 @@ class EchoCanceller:
         trusted = self._confirmed and not self._unsure and settled
         was_speaking = self.speech.speaking
         self.speech.frame(see, sdd, n, echo=True, trusted=trusted and see <= 2.0 * sdd)
+        self.user_frames_alone += self.speech.voiced and self._silent_frames > 0
         if self.speech.speaking and not was_speaking and not self._freezing:
             self._rewind()
         worse = see > 2.0 * sdd + n * 100.0  # the filter added sound: the mic passes as it was
