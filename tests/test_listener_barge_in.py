@@ -112,7 +112,7 @@ def run(speaking: list[bool], recognizer: ScriptedRecognizer, blocks: int = 30,
 
 def test_talking_over_the_assistant_holds_it_and_expects_a_command_until_released() -> None:
     rec = ScriptedRecognizer()
-    echo, output, commands = run([False] * 5 + [True] * 4, rec, alone=[0] * 6 + [3, 3, 3])
+    echo, output, commands = run([False] * 5 + [True] * 4, rec)
     assert output.holds == 1 and output.releases == 1
     assert [likely for _, likely in rec.expected] == [True, False]
     (held_at, _), (released_at, _) = rec.expected
@@ -154,13 +154,3 @@ def test_an_urgent_command_over_the_line_needs_no_more_than_the_barge_in() -> No
     rec = ScriptedRecognizer("stop", at_block=9)
     _, _, commands = run([False] * 5 + [True] * 4, rec, talking=True)
     assert [c.intent for c in commands] == ["stop"]
-
-
-def test_a_line_held_for_nothing_carries_on_at_once() -> None:
-    """Held, and then no user heard with the line quiet: it was the echo's leftovers."""
-    rec = ScriptedRecognizer()
-    echo, output, _ = run([False] * 5 + [True] * 2, rec)
-    (held_at, _), (released_at, _) = rec.expected
-    assert output.releases == 1
-    assert (released_at - held_at) * BLOCK_S <= 0.5, "it waited for 0.7 s of quiet: 1 s"
-    assert echo.relearned == 1

@@ -74,12 +74,6 @@ class BargeInSettings:
     """A held line resumes after this long with no user speech (time to recognize)."""
     max_hold_s: float = 3.0
     """A held line resumes after this long whatever is heard (noise must not mute it)."""
-    unheard_release_s: float = 0.3
-    """A line held for a barge-in resumes this soon when the user was not heard going on
-    (`heard_on_frames`) and is not talking now: it was held for the echo's leftovers,
-    and no command but an urgent one (which needs no hold) can come of it. It paused a
-    second or more before (`release_after_s` of quiet, then any answers the recognizer
-    still owed: 2-4 s seen in the room early in a session under load)."""
     heard_on_frames: int = 3
     """Frames of the user's voice, with none of the assistant's sound left to cancel,
     that show a held line was held for the user: they go on talking once it is quiet,

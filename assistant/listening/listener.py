@@ -247,11 +247,8 @@ class Listener:
             self._went_on = True
         if self.hearing.pending:
             return
-        unheard = self._barged_at is not None and not self._went_on and not speaking
         if now - self._held_at >= timing.max_hold_s:
             self._end_hold("timeout")
-        elif unheard and now - self._held_at >= timing.unheard_release_s:
-            self._end_hold("unheard")
         elif (self._quiet_from is not None and now - self._quiet_from >= timing.release_after_s
               and not self.hearing.owed):  # an answer owed may be the command held for
             self._end_hold("quiet")
