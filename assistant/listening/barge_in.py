@@ -85,9 +85,10 @@ class BargeInSettings:
     had 0 such frames in the 0.8 s after the hold; 21 stops said over the assistant in
     the room 8-26; the soak's two "resume" said over the answer 20 and 21, its stops 1
     and 10 (urgent commands need no such proof), its false holds over a TV 0 or 1.
-    Not a reason to end a hold sooner: tried (after 0.3 s), a real "stop" at -31 dBFS
-    over a TV was noticed, then not heard 9 dB over the TV with the line held, and the
-    line came back while the word was still being said."""
+    Not a reason to end a hold sooner: tried (after 0.3 s), in a soak a real "stop" said
+    over a line (-31 dBFS, a TV on) was noticed 0.1 s before its voice ended, and the
+    line was already going quiet: nothing was heard after, the line came back, and it
+    spoke on for 0.1 s after the "stop" until the stop spotter caught it."""
 
 
 def background_talk(settings: BargeInSettings) -> BackgroundTalk:
