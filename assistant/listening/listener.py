@@ -90,12 +90,11 @@ class Listener:
         self._timing: BargeInSettings = echo.speech.settings if echo else BargeInSettings()
         self._held_at: float | None = None
         self._quiet_from: float | None = None
-        self._barged_at: float | None = None
-        """The barge-in the line is held for."""
+        self._alone_before: int | None = None
+        """The canceller's `user_frames_alone` when the line was held for a barge-in
+        (None: not held, or held for a spot)."""
         self._went_on = False
         """The user was heard going on with the line held for their barge-in."""
-        self._alone_before = 0
-        """The canceller's `user_frames_alone` when it was held."""
         self._stats_every_s = echo_stats_every_s
         self._stats_at: float | None = None
         """Stream time of the last `echo_stats` event (or of the first block)."""
@@ -214,7 +213,7 @@ class Listener:
         if cmd.intent in self._priority and self.interrupt is not None:
             self.interrupt()
             if self._held_at is not None:
-                self._held_at = self._barged_at = None
+                self._held_at = self._alone_before = None
                 self.recognizer.expect_command(False)
         else:
             self._end_hold("command")
@@ -229,8 +228,7 @@ class Listener:
         if self._held_at is None:
             if speaking and self.echo.assistant_audible and self.barge_in.hold():
                 self._held_at, self._quiet_from = now, None
-                self._barged_at, self._went_on = now, False
-                self._alone_before = self.echo.user_frames_alone
+                self._alone_before, self._went_on = self.echo.user_frames_alone, False
                 self.spotter.note_barge_in(now)
                 self.recognizer.expect_command(True)
                 if self.events is not None:
@@ -241,9 +239,9 @@ class Listener:
         elif self._quiet_from is None:
             self._quiet_from = now
         timing = self._timing
-        heard = self.echo.user_frames_alone - self._alone_before
-        if self._barged_at is not None and not self._went_on and heard >= timing.heard_on_frames:
-            self.spotter.confirm_barge_in(self._barged_at)
+        if self._alone_before is not None and not self._went_on and (
+                self.echo.user_frames_alone - self._alone_before >= timing.heard_on_frames):
+            self.spotter.confirm_barge_in(self._held_at)
             self._went_on = True
         if self.hearing.pending:
             return
@@ -256,7 +254,7 @@ class Listener:
     def _end_hold(self, why: str) -> None:
         if self._held_at is None or self.barge_in is None:
             return
-        self._held_at = self._barged_at = None
+        self._held_at = self._alone_before = None
         self.barge_in.release()
         self.recognizer.expect_command(False)
         if why != "command" and self.echo is not None:
