@@ -157,7 +157,10 @@ def test_slower_said_over_the_assistant_is_acted_on(room: Room, tmp_path: Path) 
         with room.record() as rec:
             live.wait_for(lambda e: e["type"] == "say" and e["key"] == "step.settle", 60)
             for attempt in (1, 2, 3):
-                time.sleep(1.5)
+                # Lines are logged when queued: wait until one is heard in the room.
+                deadline = time.monotonic() + 30.0
+                while rec.tail_rms(0.5) <= 0.003 and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 assert rec.tail_rms(0.5) > 0.003, "the assistant should be talking now"
                 mark = len(live.events())
                 live.say("slower")
