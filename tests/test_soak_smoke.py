@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
 
+import numpy as np
 import pytest
 
 from tests.harness.speech_samples import require_espeak, require_shared
@@ -145,3 +146,24 @@ def test_a_command_in_a_hold_ends_it_for_the_scheduler() -> None:
         assert not held(*scene("barge_in", end, released_s_ago=60.0), within_s=2.5), end
         assert held(*scene("barge_in", end, released_s_ago=1.0), within_s=2.5), end
     assert not held(*scene("say", released_s_ago=0.0), within_s=2.5)
+
+
+def test_a_command_is_not_counted_a_self_trigger_for_its_own_answer() -> None:
+    """The answer to a command begins just after its decision, and a 20-minute room
+    recording's times can be 0.5 s late: a TV's "skip" in quiet was scored a self-trigger
+    for its own "Skipping ahead.". The assistant's voice while the word was said counts."""
+    scripts_on_path()
+    from bench.soak_score import assistant_talking
+    from tests.harness.room import Recording
+
+    rate, decided = 16000, 20.0
+    tone = 0.3 * np.sin(np.arange(rate * 2) * 2 * np.pi * 300 / rate).astype(np.float32)
+
+    def room_with_voice(from_s: float) -> Recording:
+        x = np.zeros(rate * 30, np.float32)
+        x[int(from_s * rate) : int(from_s * rate) + tone.size] = tone
+        return Recording(x, rate, start_time=0.0, delivery_spread_s=0.0)
+
+    assert not assistant_talking(room_with_voice(decided + 0.05 - 0.5), decided)
+    assert assistant_talking(room_with_voice(decided - 2.2), decided)
+    assert not assistant_talking(room_with_voice(decided - 6.0), decided)

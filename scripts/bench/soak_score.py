@@ -30,11 +30,23 @@ def in_window(at: float | None, windows: list[tuple[float, float, str]]) -> str 
     return next((what for t0, t1, what in windows if t0 - 0.3 <= at <= t1), None)
 
 
+TALKING_BEFORE_S = 3.0
+ANSWER_MARGIN_S = 0.6
+"""The last moments before a command's decision are not looked at for the assistant's
+voice: the answer to the command itself begins about 50 ms after the decision, and over
+twenty minutes the room's timebase (one anchor, tests/harness/room.py) drifts up to
+0.5 s. In the 2026-12-07 soak a "skip" the TV said 27 s after the assistant's last line
+counted as a self-trigger: its own answer, "Skipping ahead.", fell in the window. The
+word itself ends at least 0.25 s before its decision, so the voice it could have been
+heard from is still in view."""
+
+
 def assistant_talking(recording: Recording | None, at: float | None) -> bool:
-    """The room held the assistant's voice within 3 s before `at` (0.3 s windows)."""
+    """The room held the assistant's voice in the 3 s before the decision at `at`
+    (0.3 s windows), ANSWER_MARGIN_S left out."""
     if recording is None or at is None:
         return False
-    x = recording.window(at - 3.0, at).astype(np.float64)
+    x = recording.window(at - TALKING_BEFORE_S, at - ANSWER_MARGIN_S).astype(np.float64)
     levels = window_dbfs(x, recording.sample_rate)
     return bool(levels.size and levels.max() > TALKING_DBFS)
 
