@@ -260,3 +260,32 @@ def test_a_stop_the_classifier_spotted_alone_needs_a_flicker_from_the_stop_spott
 def test_a_stop_read_less_surely_is_left_to_the_other_ears() -> None:
     events = run({}, StandInWords("stop", scores(stop=0.7), at_s=1.05))
     assert [e for e in events if e.kind == "spotted"] == [] and acted(events) == []
+
+
+SCREENING = frozenset({"yes", "no", "stop", "pause", "pain", "repeat", "help"})
+"""What a safety question takes."""
+
+
+def test_a_no_read_very_surely_answers_with_no_utterance_around_it() -> None:
+    """In loud noise the endpointer may close no utterance around a short word: the
+    recognizer says nothing at all here."""
+    events = run({}, StandInWords("no", scores(no=0.95), at_s=1.05), valid=SCREENING)
+    assert acted(events) == [("no", "words")]
+
+
+def test_an_answer_read_less_surely_waits_for_its_utterance() -> None:
+    events = run({}, StandInWords("no", scores(no=0.85), at_s=1.05), valid=SCREENING)
+    assert acted(events) == []
+
+
+def test_an_answer_with_a_little_stop_in_it_is_not_taken_on_its_own() -> None:
+    events = run({}, StandInWords("yes", scores(yes=0.95, stop=0.4), at_s=1.05),
+                 valid=SCREENING)
+    assert acted(events) == []
+
+
+def test_an_answer_taken_early_is_not_taken_again_when_its_utterance_ends() -> None:
+    script = {24: [Heard("no", True, 0.7, 1.1), utterance(0.6, 2.2, "no")]}
+    events = run(script, StandInWords("no", scores(no=0.95), at_s=1.05, until_s=1.5),
+                 valid=SCREENING)
+    assert acted(events) == [("no", "words")]
