@@ -14,10 +14,13 @@ better than pocketsphinx does, it also:
   ("go on", "go back") is not checked: the classifier's "go" is taught on those, and
   cannot tell them from a lone "go";
 - acts on "stop", "yes" or "no" in a short utterance where the recognizer heard no
-  command. A "stop" from the recognizer is never dropped;
+  command. A "stop" from the recognizer is never dropped by these checks;
 - answers a question with a "yes" or "no" it reads very surely as soon as it reads it,
   whether or not the endpointer ever closes an utterance around it (in loud noise it
-  may not).
+  may not). The word has then acted, so what the recognizer makes of the same
+  utterance later is a duplicate, a "stop" too: "clearly another word" is the second
+  opinion's own rule, and no real "stop" of the dev streams read that surely as an
+  answer.
 """
 
 from __future__ import annotations
