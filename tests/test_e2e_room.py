@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from assistant.listening.echo_replay import replay
+from assistant.memory.store import Memory
 from assistant.session.vocabulary import load_vocabulary
 from assistant.speech.render_cache import CachedRenderer
 from tests.harness import speech_samples as ss
@@ -246,3 +247,35 @@ def ss_read(path: Path) -> npt.NDArray[np.float32]:
     with wave.open(str(path)) as w:
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
     return pcm.astype(np.float32) / 32768.0
+
+
+def test_a_safety_question_takes_no_answer_from_its_own_words_and_takes_the_users(
+    room: Room, tmp_path: Path
+) -> None:
+    """The question ends "Say yes or no.": in the room its own last words must not answer
+    it (the short-word classifier answers on its own what it reads very surely), and the
+    user's "no" must. A first session: the safety questions are asked."""
+    fresh = tmp_path / "fresh"
+    memory = Memory(fresh)
+    try:
+        memory.save_preferences({"mode": "self"})
+    finally:
+        memory.close()
+    live = LiveSession(room, tmp_path, "--routine", "quick",
+                       env={"MASSAGE_ASSISTANT_HOME": str(fresh)})
+    try:
+        with room.record() as rec:
+            asked = live.wait_for(lambda e: e["type"] == "say" and e["key"] == "safety.any", 60)
+            assert asked["text"].endswith("Say yes or no."), asked["text"]
+            live.wait_quiet(rec)
+            time.sleep(4.0)  # what the classifier read of the question's end has come
+            answers = [e for e in live.of_type("command") if e["source"] == "voice"]
+            assert answers == [], f"the assistant took its own question for a command: {answers}"
+            mark = len(live.events())
+            live.say("no")
+            live.wait_for(lambda e: e["type"] == "command" and e["intent"] == "no"
+                          and e["accepted"], 10, after=mark)
+            live.wait_for(lambda e: e["type"] == "step", 30, after=mark)
+        assert [i for i, _ in live.accepted()] == ["no"]
+    finally:
+        live.close()

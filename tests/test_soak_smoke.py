@@ -154,6 +154,7 @@ def test_a_command_is_not_counted_a_self_trigger_for_its_own_answer() -> None:
     for its own "Skipping ahead.". The assistant's voice while the word was said counts."""
     scripts_on_path()
     from bench.soak_score import assistant_talking
+
     from tests.harness.room import Recording
 
     rate, decided = 16000, 20.0
