@@ -196,7 +196,8 @@ def test_a_go_the_classifier_is_sure_of_rarely_becomes_any_command(decoded: Deco
 
 def no_during_screening(streams: Path, tmp: Path) -> tuple[set[int], set[int], set[int]]:
     """Every "no" clip fed while a safety question waits: the clips (indices) the
-    spotter fired on, those that acted as "no", and those that stopped."""
+    spotter fired on (whether or not the word had already answered), those that acted as
+    "no", and those that stopped."""
     tmp.mkdir(parents=True, exist_ok=True)
     path, clips = first_clips(streams, "no", tmp, None)
     vocabulary = load_vocabulary()
@@ -214,7 +215,9 @@ def no_during_screening(streams: Path, tmp: Path) -> tuple[set[int], set[int], s
     for at in range(0, x.size, 800):
         events += hearing.feed(x[at : at + 800].tobytes(), 0.0)
     events += hearing.flush(0.0)
-    spotted = [e.end_s for e in events if e.kind == "spotted"]
+    # A spot of a word already answered is a duplicate, and holds nothing: it counts too.
+    spotted = [e.end_s for e in events if e.kind == "spotted"
+               or (e.kind == "heard" and e.reason.startswith("spot_"))]
     answers = [e.end_s for e in events if e.kind == "acted" and e.command
                and e.command.intent == "no"]
     stops = [e.end_s for e in events if e.kind == "acted" and e.command

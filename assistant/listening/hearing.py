@@ -101,7 +101,7 @@ class WordRules:
     answer_spot_bar: float = 0.9
     """The classifier answers on its own when it reads "yes" or "no" this surely on a
     step (with "stop" under `unsure_stop` around it, and the word standing
-    `word_spot_margin_db` over any talk in the background), without waiting for the
+    `answer_margin_db` over any talk in the background), without waiting for the
     recognizer's utterance to end. Over a -35 dBFS noise bed the endpointer opened no
     utterance, or held one past `short_utterance_s`, for 30 of the 43 real "no" that
     went unheard, while the classifier read 103 of the 147 this surely. Dev streams, per

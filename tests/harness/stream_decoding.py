@@ -1,6 +1,6 @@
 """The real-people streams of tests/test_hearing_streams.py, decoded early and gently.
 
-Decoding them is the suite's largest piece of work (about 500 CPU-seconds), while the
+Decoding them is the suite's largest piece of work (about 650 CPU-seconds), while the
 room tests before it mostly wait on real-time sound. So `conftest.py` starts the decode
 as soon as collection has chosen those tests, at the lowest CPU priority (nice 19: any
 other test's work comes first), those tests run last, and the module's fixture collects
