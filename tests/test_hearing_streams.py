@@ -69,11 +69,7 @@ def noisy_streams(tmp: Path) -> Path:
     noise = np.concatenate([read_wav(p) for p in
                             sorted((ss.SPEECH_COMMANDS / "_silence_").glob("*.wav"))])
     bed = tmp / "bed.wav"
-    with wave.open(str(bed), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(noise.astype("<i2").tobytes())
+    ss.write_wav(bed, noise)
     build_streams(tmp / "streams", "--bed", str(bed), "--bed-dbfs", str(BED_DBFS))
     return tmp / "streams"
 

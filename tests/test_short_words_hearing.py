@@ -80,6 +80,10 @@ def run(script: dict[int, list[Heard]], words: StandInWords, blocks: int = 40,
     return events + hearing.flush(0.0)
 
 
+SCREENING = frozenset({"yes", "no", "stop", "pause", "pain", "repeat", "help"})
+"""What a safety question takes."""
+
+
 def acted(events: list[HearingEvent]) -> list[tuple[str, str]]:
     return [(str(e.command.intent), e.reason) for e in events
             if e.kind == "acted" and e.command is not None]
@@ -182,8 +186,7 @@ def test_a_spot_read_as_a_little_like_stop_stops() -> None:
 
 
 def test_a_spotted_no_answers_a_safety_question_and_does_not_stop() -> None:
-    screening = frozenset({"yes", "no", "stop", "pause", "pain", "repeat", "help"})
-    events = run({}, StandInWords("no", scores(no=0.8, stop=0.2)), valid=screening,
+    events = run({}, StandInWords("no", scores(no=0.8, stop=0.2)), valid=SCREENING,
                  spot_at_block=12)
     assert acted(events) == [("no", "words")]
 
@@ -260,10 +263,6 @@ def test_a_stop_the_classifier_spotted_alone_needs_a_flicker_from_the_stop_spott
 def test_a_stop_read_less_surely_is_left_to_the_other_ears() -> None:
     events = run({}, StandInWords("stop", scores(stop=0.7), at_s=1.05))
     assert [e for e in events if e.kind == "spotted"] == [] and acted(events) == []
-
-
-SCREENING = frozenset({"yes", "no", "stop", "pause", "pain", "repeat", "help"})
-"""What a safety question takes."""
 
 
 def test_a_no_read_very_surely_answers_with_no_utterance_around_it() -> None:
