@@ -141,11 +141,13 @@ class AdaptiveFilter:
         self._sum_adapt += rate
         return np.full_like(rf, rate)
 
-    def seed(self, mic: Real, ref: Real, lead: int, half_taps: int) -> float | None:
+    def seed(
+        self, mic: Real, ref: Real, lead: int, half_taps: int, left_at_most: float = _SEED_FIT
+    ) -> float | None:
         """Start from the echo's direct path: a short least-squares FIR mapping `ref` (the
         reference around the measured lag, `half_taps` more on each side) onto `mic`,
-        placed at `lead`. Its gain, or None when the short path does not explain the echo
-        (nothing changes then)."""
+        placed at `lead`. Its gain, or None when the short path leaves more than
+        `left_at_most` of the echo's energy (never more than -15 dB): nothing changes then."""
         k = half_taps
         if float(ref @ ref) <= 0.0:
             return None
@@ -155,7 +157,7 @@ class AdaptiveFilter:
         columns = np.stack([ref[2 * k - j : len(ref) - j] for j in range(2 * k + 1)], axis=1)
         fir = np.linalg.lstsq(columns, mic, rcond=None)[0]
         left = mic - columns @ fir
-        if float(left @ left) > _SEED_FIT * float(mic @ mic):
+        if float(left @ left) > min(left_at_most, _SEED_FIT) * float(mic @ mic):
             return None  # a reverberant room: a short path would mislead the filter; learn it
         flat = np.zeros(self.parts * self.n)
         flat[lead - k : lead + k + 1] = fir

@@ -52,6 +52,9 @@ _SNAPSHOT_EVERY = 10
 _CANCELLING_DB = 15.0
 """A filter that took the echo this far down before the user spoke is worth keeping
 through their words; a worse one (still learning from zero) learns on regardless."""
+_RESEED_GAIN_DB = 10.0
+"""A measured short path replaces a filter cancelling under `_CANCELLING_DB` when it
+beats it by this much (see `_seed`)."""
 _UNFREEZE_S = 0.3
 """The filter learns again once the user has been quiet this long."""
 _CANCELLING_DECAY = 0.95
@@ -411,18 +414,31 @@ class EchoCanceller:
             if abs(lag - self._lag.lag) <= self._lag.tolerance:  # confirmed, not a stray
                 self._unsure = False
                 self._confirmed = True
-                if not self._adaptive.seeded:
-                    self._seed(self._lag.lag)
+                self._seed(self._lag.lag)
         return True
 
     def _seed(self, lag: int) -> None:
         """Start the filter from the echo's direct path: the measured lag, at the gain
         that best maps the reference onto the microphone there. Learning from zero took
         five seconds of speech or more (barge-in untrusted all that while, and the first
-        lines barely cancelled); from here it refines a filter that already works."""
+        lines barely cancelled); from here it refines a filter that already works.
+
+        Again whenever the filter cancels under `_CANCELLING_DB` and the short path beats
+        it by `_RESEED_GAIN_DB` (a reverberant room's never fits that well): an underrun
+        can move the echo by a sample or two, under the lag tracker's tolerance, and half
+        a sample off a seeded path leaves about 10 dB. Under load at a session's start
+        (CI), the filter then cancelled 5-15 dB for seconds, the line was held for nothing
+        two or three times, and once its own welcome was heard as "ouch" (pain)."""
+        left = 1.0
+        if self._adaptive.seeded:
+            cancelled_db = 10 * math.log10((self._echo_in + 1.0) / (self._echo_left + 1.0))
+            if cancelled_db >= _CANCELLING_DB or self._silent_frames > 0:
+                return  # cancelling well, or no echo of late to judge it by
+            left = 10 ** (-(cancelled_db + _RESEED_GAIN_DB) / 10)
         mic, ref = self._estimator.aligned(self.reference, lag, _SEED_HALF_TAPS)
-        gain = self._adaptive.seed(mic, ref, self.lead, _SEED_HALF_TAPS)
+        gain = self._adaptive.seed(mic, ref, self.lead, _SEED_HALF_TAPS, left)
         if gain is not None:
+            self._snapshots.clear()
             self.stats.seeded_gain = round(gain, 3)
             self.stats.seeds += 1
 
