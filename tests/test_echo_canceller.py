@@ -316,8 +316,8 @@ def test_an_echo_an_underrun_moved_by_two_samples_is_cancelled_again_at_once(
 ) -> None:
     """An underrun can move the echo by less than the lag tracker's tolerance, and a
     seeded path two samples off cancels about 15 dB: in the room under load (CI) the
-    first lines then held for nothing two or three times, and once its own welcome was
-    taken for "ouch". A short path that explains the echo far better than
+    first lines then held for nothing two or three times, and once its own opening lines
+    were taken for "ouch". A short path that explains the echo far better than
     the filter replaces it at the next measurement."""
     echo, _ = dry_room(scene)
     at = round(2.5 * RATE)

@@ -428,7 +428,7 @@ class EchoCanceller:
         can move the echo by a sample or two, under the lag tracker's tolerance, and half
         a sample off a seeded path leaves about 10 dB. Under load at a session's start
         (CI), the filter then cancelled 5-15 dB for seconds, the line was held for nothing
-        two or three times, and once its own welcome was heard as "ouch" (pain)."""
+        two or three times, and once its own opening lines were heard as "ouch" (pain)."""
         left = 1.0
         if self._adaptive.seeded:
             cancelled_db = 10 * math.log10((self._echo_in + 1.0) / (self._echo_left + 1.0))
