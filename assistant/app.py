@@ -26,6 +26,7 @@ from assistant.session.dialog import Dialog, load_dialog
 from assistant.session.guide import VALIDITY, Command, Session
 from assistant.session.routines import load_routine
 from assistant.session.runner import run_session
+from assistant.session.screening import awaited_question
 from assistant.session.text_input import start_text_input
 from assistant.session.vocabulary import Vocabulary, load_vocabulary
 from assistant.settings import ListenSettings, MemorySettings, SessionSettings, SpeechSettings
@@ -203,6 +204,17 @@ def follow_valid(
     follow(session.valid_intents())
 
 
+def follow_questions(events: EventLog, expect: Callable[[str | None], None]) -> None:
+    """Which question a "yes" or "no" would answer, so that it counts only once the
+    question is heard (see `CommandSpotter.expect_answer`); from the events so far too:
+    the first question is queued before the listener opens."""
+    events.subscribe(
+        lambda e: expect(awaited_question(events.history))
+        if e["type"] in ("awaiting", "say") else None
+    )
+    expect(awaited_question(events.history))
+
+
 def run_guided_session(
     wanted: SessionSettings,
     given: tuple[bool, bool],
@@ -280,6 +292,7 @@ def run_guided_session(
             )
         if listener is not None:
             follow_valid(events, session, listener.follow)
+            follow_questions(events, listener.expect_answer)
         else:
             _notice(dialog.line("notice.keyboard"))
         if typing is None:

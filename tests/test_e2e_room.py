@@ -282,3 +282,42 @@ def test_a_safety_question_takes_no_answer_from_its_own_words_and_takes_the_user
         assert [i for i, _ in live.accepted()] == ["no"]
     finally:
         live.close()
+
+
+def test_a_no_said_before_the_safety_question_is_asked_does_not_answer_it(
+    room: Room, tmp_path: Path
+) -> None:
+    """A first session speaks 30 s before its safety question; the session awaits the
+    answer from the moment the question is queued. A "no" said over the welcome (to
+    someone else, by a television) must not settle the questions unasked; the same
+    "no" once the question has been heard does."""
+    fresh = tmp_path / "fresh"
+    memory = Memory(fresh)
+    try:
+        memory.save_preferences({"mode": "self"})
+    finally:
+        memory.close()
+    live = LiveSession(room, tmp_path, "--routine", "quick",
+                       env={"MASSAGE_ASSISTANT_HOME": str(fresh)})
+    try:
+        with room.record() as rec:
+            live.wait_for(lambda e: e["type"] == "say" and e["key"] == "safety.any", 60)
+            deadline = time.monotonic() + 30
+            while not rec.sounded and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(6.0)  # into the lines before the question, the canceller settled
+            live.say("no")
+            held = live.wait_for(
+                lambda e: e["type"] == "heard" and e.get("decision") == "not_asked", 15)
+            assert held["text"] in ("no", "nope"), held
+            live.wait_quiet(rec, quiet_s=3.0)  # the question's end (see the test above)
+            answers = [e for e in live.of_type("command") if e["source"] == "voice"]
+            assert answers == [], f"answered before it was asked: {answers}"
+            mark = len(live.events())
+            live.say("no")
+            live.wait_for(lambda e: e["type"] == "command" and e["intent"] == "no"
+                          and e["accepted"], 10, after=mark)
+            live.wait_for(lambda e: e["type"] == "step", 30, after=mark)
+        assert [i for i, _ in live.accepted()] == ["no"]
+    finally:
+        live.close()

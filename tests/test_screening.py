@@ -14,7 +14,7 @@ import pytest
 from assistant.session.plan import make_plan
 from assistant.session.routines import builtin_names, load_routine
 from assistant.session.safety import ScreeningPlan, ScreeningPlans, load_screening, plan_screening
-from assistant.session.screening import ResumeOffer
+from assistant.session.screening import ResumeOffer, awaited_question
 from assistant.session.vocabulary import normalize
 from tests.fakes import Harness, make_session
 
@@ -100,6 +100,20 @@ def test_one_question_first_names_every_condition_from_the_safety_data() -> None
     assert "safety.clear" in h.said_keys()
     [event] = h.events.of_type("screening")
     assert event["answers"] == ALL_NO and event["assumed"] == []
+
+
+def test_the_awaited_question_is_the_line_said_after_the_phase_is_announced() -> None:
+    """What the listener holds a "yes" or "no" back for until it is heard: the session's
+    real event stream, from the welcome to the answer."""
+    h = make_session(screening=ScreeningPlan(ask=True))
+    assert awaited_question(h.events.history) is None
+    h.session.begin()
+    assert awaited_question(h.events.history) == h.voice.said[-1]
+    assert "welcome" in h.said_keys()[:-1], "lines queued before the question are not it"
+    h.events.emit("awaiting", reply="any")
+    assert awaited_question(h.events.history) == "", "announced, not yet said"
+    h.say("no")
+    assert awaited_question(h.events.history) is None
 
 
 def test_the_one_question_is_put_to_the_partner_about_them() -> None:

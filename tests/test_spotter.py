@@ -214,3 +214,28 @@ def test_a_barge_in_that_has_acted_lets_nothing_else_through() -> None:
     s.note_barge_in(8.0)  # the user talks over the answer: that counts again
     s.confirm_barge_in(8.0)
     assert s.consider(heard("resume", 8.0, 8.4), 0.0).reason == "accepted"
+
+
+def test_an_answer_counts_only_once_its_question_has_begun_playing() -> None:
+    """A first session queues the safety question behind 20 s of welcome: a "no" heard
+    then (a television, someone else) must not settle the questions unasked."""
+    question = "Does any of these apply to you? Say yes or no."
+    welcome = Line("Welcome.", started_at=0.0, duration_s=3.0, ended_at=3.0)
+    s = spotter([welcome])
+    s.set_valid(frozenset({"yes", "no", "stop", "slower"}))
+    s.expect_answer("")  # awaited, its question not queued yet
+    assert s.consider(heard("no", 4.0, 4.4), 0.0).reason == "not_asked"
+    s.expect_answer(question)  # queued, not playing yet
+    assert s.consider(heard("yes", 5.0, 5.4), 0.0).reason == "not_asked"
+    assert s.consider(heard("slower", 6.0, 6.5), 0.0).reason == "accepted", "commands still count"
+    assert s.consider(heard("stop", 7.0, 7.4), 0.0).reason == "accepted"
+    s.playback = History([welcome, Line(question, started_at=10.0, duration_s=4.0, ended_at=14.0)])
+    assert s.consider(heard("no", 8.0, 8.4), 0.0).reason == "not_asked", "said before it began"
+    assert s.consider(heard("no", 15.0, 15.4), 0.0).reason == "accepted"
+
+
+def test_with_no_question_waiting_an_answer_is_not_held_back() -> None:
+    s = spotter()
+    s.set_valid(frozenset({"yes", "no"}))
+    s.expect_answer(None)
+    assert s.consider(heard("yes", 1.0, 1.4), 0.0).reason == "accepted"

@@ -111,6 +111,10 @@ class Listener:
             self._grammar = valid
         self.spotter.set_valid(valid)
 
+    def expect_answer(self, question: str | None) -> None:
+        """See `CommandSpotter.expect_answer`."""
+        self.spotter.expect_answer(question)
+
     def start(self) -> None:
         self._thread.start()
 

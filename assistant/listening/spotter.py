@@ -6,6 +6,8 @@ Rules, in order:
 - one utterance acts once, however many hypotheses it produces;
 - while the assistant is talking, only priority commands count, and not when the
   phrase is in the line being spoken at about that moment (its own voice);
+- while a question waits (`expect_answer`), a "yes" or "no" counts only once the line
+  asking it has begun playing;
 - with barge-in (`require_barge_in`), a command heard while the assistant talks counts
   only if the user was noticed talking over it then (see listening/barge_in.py), and
   then any command may count: the line was held, so the command was heard clean. An
@@ -74,7 +76,12 @@ class SpotterSettings:
 class Decision:
     command: Command | None
     reason: str
-    """Why: 'accepted', 'not_valid', 'own_voice', 'talking', 'duplicate', 'partial', 'unknown'."""
+    """Why: 'accepted', 'not_valid', 'not_asked', 'own_voice', 'talking', 'duplicate',
+    'partial', 'unknown'."""
+
+
+ANSWERS = frozenset({"yes", "no"})
+"""The replies `expect_answer` holds back until their question is heard."""
 
 
 class CommandSpotter:
@@ -95,6 +102,7 @@ class CommandSpotter:
         self._barge_ins: list[float] = []
         self._heard_on: list[float] = []
         """The barge-ins after which the user was heard with the line held."""
+        self._question: str | None = None
 
     def require_barge_in(self) -> None:
         """From now on, commands heard while the assistant talks need a barge-in."""
@@ -108,6 +116,15 @@ class CommandSpotter:
         """The user noticed at `at` went on talking once the line was held
         (`BargeInSettings.heard_on_frames`): any command may now count over the line."""
         self._heard_on = [*self._heard_on[-20:], at]
+
+    def expect_answer(self, question: str | None) -> None:
+        """`question`: the text of the line asking what the session awaits ("" until it is
+        queued; None: no question waits). The session awaits the answer from the moment
+        the question is queued, behind lines that take 20 s or more on a first session
+        (the welcome, how to talk): a "no" heard meanwhile (a television, someone else in
+        the room, the assistant's own voice) would settle the safety questions unasked."""
+        with self._lock:
+            self._question = question
 
     def set_valid(self, intents: frozenset[str]) -> None:
         with self._lock:
@@ -142,10 +159,12 @@ class CommandSpotter:
         intent, phrase = match
         if intent not in self.valid():
             return Decision(None, "not_valid")
+        start, end = stream_start + heard.start_s, stream_start + heard.end_s
+        if intent in ANSWERS and not self._asked_by(start):
+            return Decision(None, "not_asked")
         priority = intent in self._priority
         if not priority and not heard.final:
             return Decision(None, "partial")
-        start, end = stream_start + heard.start_s, stream_start + heard.end_s
         if any(abs(start - s) < self.settings.same_utterance_s or s <= start <= e
                for s, e in self._acted):
             return Decision(None, "duplicate")
@@ -160,6 +179,15 @@ class CommandSpotter:
         if any(self._is_own_words(line, form, start, end) for line in talking for form in said):
             return Decision(None, "own_voice")
         return Decision(Command(intent, phrase, "voice"), "accepted")
+
+    def _asked_by(self, start: float) -> bool:
+        """Had the waiting question begun playing when a word said at `start` began?"""
+        with self._lock:
+            question = self._question
+        if question is None or self.playback is None:
+            return True
+        return any(line.text == question and line.started_at <= start
+                   for line in self.playback.recent(start - 600.0))
 
     def _said_forms(self, intent: str, phrase: str) -> list[str]:
         """What in a spoken line could have been heard as this command: any phrase of its

@@ -21,13 +21,13 @@ screens the other person when their answers are not current.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from transitions import EventData
 
-from assistant.events import EventLog
+from assistant.events import Event, EventLog
 from assistant.ports import Voice
 from assistant.session.dialog import Dialog
 from assistant.session.plan import PlanItem, make_plan
@@ -38,6 +38,19 @@ from assistant.settings import Mode, SessionSettings
 
 Phase = Literal["offer", "mode", "any", "questions", "choice"]
 """"any": the one question naming every condition; "questions": one at a time."""
+
+
+def awaited_question(history: Sequence[Event]) -> str | None:
+    """The text of the line that asks what the session awaits now: the first line said
+    after the newest 'awaiting' event ("" until it is said; None when nothing is
+    awaited). The phase is set, and announced, just before its question is queued."""
+    for i in range(len(history) - 1, -1, -1):
+        if history[i]["type"] == "awaiting":
+            if history[i]["reply"] is None:
+                return None
+            said = (e["text"] for e in history[i + 1 :] if e["type"] == "say")
+            return next(said, "")
+    return None
 
 
 @dataclass(frozen=True)
