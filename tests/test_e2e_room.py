@@ -249,37 +249,49 @@ def ss_read(path: Path) -> npt.NDArray[np.float32]:
     return pcm.astype(np.float32) / 32768.0
 
 
-def test_a_safety_question_takes_no_answer_from_its_own_words_and_takes_the_users(
-    room: Room, tmp_path: Path
-) -> None:
-    """The question ends "Say yes or no.": in the room its own last words must not answer
-    it (the short-word classifier answers on its own what it reads very surely), and the
-    user's "no" must. A first session: the safety questions are asked."""
+def first_session(room: Room, tmp_path: Path) -> LiveSession:
+    """The quick routine on a fresh home with only the mode saved: the safety questions
+    are asked, after about 30 s of welcome."""
     fresh = tmp_path / "fresh"
     memory = Memory(fresh)
     try:
         memory.save_preferences({"mode": "self"})
     finally:
         memory.close()
-    live = LiveSession(room, tmp_path, "--routine", "quick",
+    return LiveSession(room, tmp_path, "--routine", "quick",
                        env={"MASSAGE_ASSISTANT_HOME": str(fresh)})
+
+
+def no_once_asked(live: LiveSession, rec: Recorder, unanswered: str) -> None:
+    """Once the question has been said: nothing has answered it yet (`unanswered` says
+    what it would mean), and the user's "no" does, and the steps begin."""
+    # Longer than any pause between the lines before it (0.6 s was not: the check ran,
+    # and the user spoke, over the welcome), shorter than the answer timeout (20 s),
+    # after which the question is asked again.
+    live.wait_quiet(rec, quiet_s=3.0)
+    time.sleep(1.0)  # what the classifier read of the question's end has come
+    answers = [e for e in live.of_type("command") if e["source"] == "voice"]
+    assert answers == [], f"{unanswered}: {answers}"
+    mark = len(live.events())
+    live.say("no")
+    live.wait_for(lambda e: e["type"] == "command" and e["intent"] == "no"
+                  and e["accepted"], 10, after=mark)
+    live.wait_for(lambda e: e["type"] == "step", 30, after=mark)
+    assert [i for i, _ in live.accepted()] == ["no"]
+
+
+def test_a_safety_question_takes_no_answer_from_its_own_words_and_takes_the_users(
+    room: Room, tmp_path: Path
+) -> None:
+    """The question ends "Say yes or no.": in the room its own last words must not answer
+    it (the short-word classifier answers on its own what it reads very surely), and the
+    user's "no" must. A first session: the safety questions are asked."""
+    live = first_session(room, tmp_path)
     try:
         with room.record() as rec:
             asked = live.wait_for(lambda e: e["type"] == "say" and e["key"] == "safety.any", 60)
             assert asked["text"].endswith("Say yes or no."), asked["text"]
-            # Longer than any pause between the lines before it (0.6 s was not: the check
-            # below ran, and the user spoke, over the welcome), shorter than the answer
-            # timeout (20 s), after which the question is asked again.
-            live.wait_quiet(rec, quiet_s=3.0)
-            time.sleep(1.0)  # what the classifier read of the question's end has come
-            answers = [e for e in live.of_type("command") if e["source"] == "voice"]
-            assert answers == [], f"the assistant took its own question for a command: {answers}"
-            mark = len(live.events())
-            live.say("no")
-            live.wait_for(lambda e: e["type"] == "command" and e["intent"] == "no"
-                          and e["accepted"], 10, after=mark)
-            live.wait_for(lambda e: e["type"] == "step", 30, after=mark)
-        assert [i for i, _ in live.accepted()] == ["no"]
+            no_once_asked(live, rec, "the assistant took its own question for a command")
     finally:
         live.close()
 
@@ -291,14 +303,7 @@ def test_a_no_said_before_the_safety_question_is_asked_does_not_answer_it(
     answer from the moment the question is queued. A "no" said over the welcome (to
     someone else, by a television) must not settle the questions unasked; the same
     "no" once the question has been heard does."""
-    fresh = tmp_path / "fresh"
-    memory = Memory(fresh)
-    try:
-        memory.save_preferences({"mode": "self"})
-    finally:
-        memory.close()
-    live = LiveSession(room, tmp_path, "--routine", "quick",
-                       env={"MASSAGE_ASSISTANT_HOME": str(fresh)})
+    live = first_session(room, tmp_path)
     try:
         with room.record() as rec:
             live.wait_for(lambda e: e["type"] == "say" and e["key"] == "safety.any", 60)
@@ -310,14 +315,6 @@ def test_a_no_said_before_the_safety_question_is_asked_does_not_answer_it(
             held = live.wait_for(
                 lambda e: e["type"] == "heard" and e.get("decision") == "not_asked", 15)
             assert held["text"] in ("no", "nope"), held
-            live.wait_quiet(rec, quiet_s=3.0)  # the question's end (see the test above)
-            answers = [e for e in live.of_type("command") if e["source"] == "voice"]
-            assert answers == [], f"answered before it was asked: {answers}"
-            mark = len(live.events())
-            live.say("no")
-            live.wait_for(lambda e: e["type"] == "command" and e["intent"] == "no"
-                          and e["accepted"], 10, after=mark)
-            live.wait_for(lambda e: e["type"] == "step", 30, after=mark)
-        assert [i for i, _ in live.accepted()] == ["no"]
+            no_once_asked(live, rec, "answered before it was asked")
     finally:
         live.close()
