@@ -102,7 +102,12 @@ def test_stop_cuts_off_a_long_instruction_and_nothing_resumes_until_asked(
     try:
         with room.record() as rec:
             live.wait_for(lambda e: e["type"] == "say" and e["key"] == "step.settle", 60)
-            time.sleep(3.0)  # well inside the long settling-in instruction
+            # Past the first seconds: queued at once, the lines before the instruction play
+            # from about 1 s, and under CI's load (the other tests' stream decode starting)
+            # 11 underruns in the first 9 s kept the canceller re-measuring; a "stop" 3 s
+            # in and its repeat were both lost in the echo (the code before the canceller's
+            # re-seeding replays the same). Well inside the talking still.
+            time.sleep(8.0)
             said_stop = 0.0
             for attempt in (1, 2):  # as people do, "stop" again at once if it went unheard
                 assert rec.tail_rms(0.5) > 0.003, "the assistant should be talking now"
@@ -227,7 +232,12 @@ def test_a_real_persons_stop_over_the_assistant_stops_it(room: Room, tmp_path: P
     try:
         with room.record() as rec:
             live.wait_for(lambda e: e["type"] == "say" and e["key"] == "step.settle", 60)
-            time.sleep(3.0)  # well inside the long settling-in instruction
+            # Past the first seconds: queued at once, the lines before the instruction play
+            # from about 1 s, and under CI's load (the other tests' stream decode starting)
+            # 11 underruns in the first 9 s kept the canceller re-measuring; a "stop" 3 s
+            # in and its repeat were both lost in the echo (the code before the canceller's
+            # re-seeding replays the same). Well inside the talking still.
+            time.sleep(8.0)
             for attempt, clip in enumerate(clips, 1):
                 assert rec.tail_rms(0.5) > 0.003, "the assistant should be talking now"
                 x = ss_read(clip)
