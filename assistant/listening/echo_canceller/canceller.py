@@ -341,8 +341,8 @@ class EchoCanceller:
         if not self._unsure and not self._user_talking():
             self._adaptive.learn(estimate)
             if self._adaptive.learnt_frames % _SNAPSHOT_EVERY == 0:
-                cancelled = 10 * math.log10((self._echo_in + 1.0) / (self._echo_left + 1.0))
-                self._snapshots.append((self.stats.frames, cancelled, self._adaptive.w.copy()))
+                self._snapshots.append(
+                    (self.stats.frames, self._cancelling_db(), self._adaptive.w.copy()))
         settled = self._adaptive.learnt_frames >= self._settle_frames
         trusted = self._confirmed and not self._unsure and settled
         was_speaking = self.speech.speaking
@@ -369,6 +369,10 @@ class EchoCanceller:
         out = self._suppressor.apply(e, syy, see, self._adaptive.leak, self._unsure)
         self.stats.suppressed_frames += self._suppressor.gain < 0.5
         return out
+
+    def _cancelling_db(self) -> float:
+        """How far the filter has taken the echo down over the last ~0.2 s."""
+        return 10 * math.log10((self._echo_in + 1.0) / (self._echo_left + 1.0))
 
     def _user_talking(self) -> bool:
         """Double talk: the user's voice is in the microphone with the echo. Learning then
@@ -431,7 +435,7 @@ class EchoCanceller:
         two or three times, and once its own opening lines were heard as "ouch" (pain)."""
         left = 1.0
         if self._adaptive.seeded:
-            cancelled_db = 10 * math.log10((self._echo_in + 1.0) / (self._echo_left + 1.0))
+            cancelled_db = self._cancelling_db()
             if cancelled_db >= _CANCELLING_DB or self._silent_frames > 0:
                 return  # cancelling well, or no echo of late to judge it by
             left = 10 ** (-(cancelled_db + _RESEED_GAIN_DB) / 10)
