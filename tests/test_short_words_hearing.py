@@ -199,6 +199,19 @@ def test_a_spotted_no_while_the_massage_runs_is_a_stop() -> None:
     assert acted(events) == [("stop", "spotter:words_unclear")]
 
 
+def test_a_spot_the_recognizer_heard_as_a_command_not_valid_now_is_a_stop() -> None:
+    """A real "stop" decoded "no" while a step runs: no command acts, so the spot must
+    not be taken for one (the dev streams' 63f7a489 and 3d86b69a were decoded so)."""
+    running = frozenset({"stop", "pause", "pain", "slower", "skip"})
+    decoded_no = {11: [Heard("no", True, 0.7, 1.0)]}
+    events = run(decoded_no, StandInWords("no", scores(no=0.34, stop=0.24)), valid=running,
+                 spot_at_block=12)
+    assert acted(events) == [("stop", "spotter:words_unclear")]
+    events = run(decoded_no, StandInWords("no", scores(no=0.34, stop=0.24)), valid=SCREENING,
+                 spot_at_block=12)
+    assert acted(events) == [("no", "recognizer")], "a no to a question stays a no"
+
+
 def test_a_spot_already_read_surely_as_stop_stops_at_once() -> None:
     """Said into quiet, a stop must not wait for the rest of the classifier's window:
     fed only up to the spot, it is already the classifier's stop (not the fallback for

@@ -453,6 +453,7 @@ class Hearing:
                ) -> list[HearingEvent]:
         events: list[HearingEvent] = []
         acted = False
+        commanded = False
         if not heard.is_utterance:
             decision: Decision = self.spotter.consider(heard, stream_start)
             events.append(HearingEvent("heard", heard.start_s, heard.end_s,
@@ -460,12 +461,16 @@ class Hearing:
                                        final=heard.final))
             if decision.command is not None:
                 acted = decision.command.intent == STOP_INTENT
+                commanded = True
                 if by == "recognizer":
                     self._commanded_at = heard.start_s
                 events.append(HearingEvent("acted", heard.start_s, heard.end_s,
                                            decision.command, by))
         if self.opinion.pending is not None:
-            verdict = self.opinion.heard(heard, self._intent(heard), self._strength())
+            # Another command settles a spot only if it acts: a real "stop" decoded as
+            # a "no" while a step runs (no question waiting) must not vanish.
+            intent = self._intent(heard) if commanded else None
+            verdict = self.opinion.heard(heard, intent, self._strength())
             if verdict is not None and not acted:
                 events += self._resolved(verdict, stream_start)
         return events
