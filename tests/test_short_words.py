@@ -53,8 +53,9 @@ def read_in_a_row(pieces: list[ss.Samples]) -> list[str]:
 
 
 def test_voices_it_never_heard() -> None:
-    """Dev speakers left out of training (the model lists whom it heard). Measured:
-    stop, yes, no, go read as themselves 85-96%; other words as one of them 0-5%."""
+    """Dev speakers left out of training (the model lists whom it heard). Measured
+    (2026-12-07): stop, yes, no, go read as themselves 85, 98, 98 and 88%; other words
+    as one of them 0%."""
     ss.require_shared()
     trained = WordModel(WORD_MODEL).train_speakers
     folders = {"stop": "stop", "yes": "yes", "no": "no", "go": "go", "down": OTHER,
