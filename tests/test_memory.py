@@ -382,12 +382,14 @@ def test_killing_a_session_at_any_moment_keeps_every_confirmed_write(
             continue
         steps = [n for n, e in enumerate(seen) if e["type"] == "step"]
         confirmed = [n for n in steps if n < len(seen) - 1]
+        if not confirmed:  # killed right after the first step's event: its row may not
+            memory.close()  # be written yet, and the newest is the one declined above
+            continue
         record = memory.sessions(limit=1)[0]
         assert record.outcome is None, "killed: not ended"
-        if confirmed:
-            indexes = {seen[confirmed[-1]]["index"], seen[steps[-1]]["index"]}
-            assert record.step_index in indexes, (record, indexes)
-            assert record.step_id in {seen[n]["id"] for n in steps[-2:]}
+        indexes = {seen[confirmed[-1]]["index"], seen[steps[-1]]["index"]}
+        assert record.step_index in indexes, (record, indexes)
+        assert record.step_id in {seen[n]["id"] for n in steps[-2:]}
         levels = [n for n, e in enumerate(seen) if e["type"] == "pressure"]
         if levels and levels[-1] < len(seen) - 1:
             written = {seen[n]["level"] for n in levels[-2:]}
