@@ -35,6 +35,7 @@ import hashlib
 import pickle
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -266,8 +267,6 @@ def all_examples(items: Sequence[Item], cache: Path | None) -> list[Examples]:
     if cache is not None and cache.exists():
         cached: list[Examples] = pickle.loads(cache.read_bytes())
         return cached
-    from concurrent.futures import ProcessPoolExecutor
-
     with ProcessPoolExecutor(2) as pool:  # the embedding is the slow part
         out = list(pool.map(stream_examples, [items] * len(CONDITIONS),
                             [kind for _, kind, _, _ in CONDITIONS],
