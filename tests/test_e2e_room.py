@@ -23,6 +23,13 @@ from tests.harness.live_session import LiveSession
 from tests.harness.room import Recorder, Room
 from tests.harness.speech_samples import require_espeak
 
+PAST_THE_START_S = 8.0
+"""How long after the settling-in instruction is queued a test speaks over it. The lines
+before it play from about 1 s, and under CI's load (the other tests' stream decode
+starting) 11 underruns in the first 9 s kept the canceller re-measuring; a "stop" 3 s in
+and its repeat were both lost in the echo (the code before the canceller's re-seeding
+replays the same). 8 s is well inside the talking still."""
+
 
 @pytest.fixture(autouse=True)
 def _need_espeak() -> None:
@@ -102,12 +109,7 @@ def test_stop_cuts_off_a_long_instruction_and_nothing_resumes_until_asked(
     try:
         with room.record() as rec:
             live.wait_for(lambda e: e["type"] == "say" and e["key"] == "step.settle", 60)
-            # Past the first seconds: queued at once, the lines before the instruction play
-            # from about 1 s, and under CI's load (the other tests' stream decode starting)
-            # 11 underruns in the first 9 s kept the canceller re-measuring; a "stop" 3 s
-            # in and its repeat were both lost in the echo (the code before the canceller's
-            # re-seeding replays the same). Well inside the talking still.
-            time.sleep(8.0)
+            time.sleep(PAST_THE_START_S)
             said_stop = 0.0
             for attempt in (1, 2):  # as people do, "stop" again at once if it went unheard
                 assert rec.tail_rms(0.5) > 0.003, "the assistant should be talking now"
@@ -235,12 +237,7 @@ def test_a_real_persons_stop_over_the_assistant_stops_it(room: Room, tmp_path: P
     try:
         with room.record() as rec:
             live.wait_for(lambda e: e["type"] == "say" and e["key"] == "step.settle", 60)
-            # Past the first seconds: queued at once, the lines before the instruction play
-            # from about 1 s, and under CI's load (the other tests' stream decode starting)
-            # 11 underruns in the first 9 s kept the canceller re-measuring; a "stop" 3 s
-            # in and its repeat were both lost in the echo (the code before the canceller's
-            # re-seeding replays the same). Well inside the talking still.
-            time.sleep(8.0)
+            time.sleep(PAST_THE_START_S)
             for attempt, clip in enumerate(clips, 1):
                 assert rec.tail_rms(0.5) > 0.003, "the assistant should be talking now"
                 x = ss_read(clip)
