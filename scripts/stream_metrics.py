@@ -31,6 +31,11 @@ trouble, it cannot show a rate as low as the 0.1 per minute target.
 Voices the classifier never heard: it was trained on three dev speakers in four (the
 model file lists them); `acted_unheard` is the same share over the others' clips.
 
+Stop while a step runs: the stop stream again, listening only for what a session
+listens for while a step runs (`step_intents`: no question waits, so "yes" and "no" are
+not listened for, and a "stop" the recognizer takes for "no" is judged as if unheard).
+The other streams listen for every phrase, as while a safety question waits.
+
 Stop clip by clip: each real "stop" in its own short file (0.5 s of hiss before, 1 s
 after), through the same path with fresh parts per file.
 
@@ -180,6 +185,14 @@ class WordScore:
         return {"n": self.n, "acted": self.acted, "wrong": self.wrong,
                 "to_stop": self.to_stop, "unmatched": self.unmatched,
                 "acted_unheard": self.acted_unheard, "n_unheard": self.n_unheard}
+
+
+def step_intents() -> frozenset[str]:
+    """What a session listens for while a step runs (from the state machine's table)."""
+    from assistant.session.states import State, triggers_from
+    from assistant.session.vocabulary import load_vocabulary
+
+    return frozenset(i.name for i in load_vocabulary().intents) & triggers_from(State.RUNNING)
 
 
 def trained_speakers() -> frozenset[str]:
@@ -382,9 +395,11 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
-def recognize_stream(wav: Path, engine: str, model: Path | None) -> StreamResult:
+def recognize_stream(wav: Path, engine: str, model: Path | None,
+                     intents: frozenset[str] | None = None) -> StreamResult:
     """Every command a session acts on in `wav`, with a fresh recognizer and stop spotter
-    built as the program builds them (both keep state across a stream)."""
+    built as the program builds them (both keep state across a stream); `intents`: only
+    these listened for (None: every phrase)."""
     from assistant.cli import MODEL_ENV
     from assistant.commands.common import PROJECT_MODELS, STOP_MODEL, WORD_MODEL
     from assistant.errors import ModelMissing
@@ -414,7 +429,7 @@ def recognize_stream(wav: Path, engine: str, model: Path | None) -> StreamResult
         except ModelMissing as exc:
             words, missing = None, str(exc)
         found = recognize_file(wav, recognizer, load_vocabulary(), stop_spotter=spotter,
-                               short_words=words)
+                               short_words=words, intents=intents)
     except Exception as exc:
         return StreamResult([], time.monotonic() - t0, f"{type(exc).__name__}: {exc}")
     return StreamResult(found, time.monotonic() - t0, None, missing)
@@ -427,6 +442,8 @@ def recognize_stream(wav: Path, engine: str, model: Path | None) -> StreamResult
 class StreamReport:
     scores: dict[str, dict[str, WordScore]] = field(default_factory=dict)
     """condition -> word -> score."""
+    stop_in_step: dict[str, WordScore] = field(default_factory=dict)
+    """condition -> the stop stream heard as while a step runs (`step_intents`)."""
     speech_false_per_min: float | None = None
     speech_minutes: float | None = None
     speech_commands: list[Detection] = field(default_factory=list)
@@ -456,6 +473,7 @@ class StreamReport:
         out: dict[str, Any] = {c: {w: s.as_json() for w, s in words.items()}
                                for c, words in self.scores.items()}
         out["stop_by"] = self.stop_by()
+        out["stop_in_step"] = {c: s.as_json() for c, s in self.stop_in_step.items()}
         out["speech_false_per_min"] = self.speech_false_per_min
         out["speech_minutes"] = self.speech_minutes
         out["speech_commands"] = self.speech_commands
@@ -492,6 +510,7 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
         tmp = Path(tmp_name)
         try:
             jobs: dict[tuple[str, str], tuple[list[ClipRow], Future[StreamResult]]] = {}
+            in_step: dict[str, tuple[list[ClipRow], Future[StreamResult]]] = {}
             speech: tuple[float, Future[StreamResult]] | None = None
             if librivox:
                 seconds = speech_stream(librivox, tmp / "speech.wav")
@@ -522,6 +541,9 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
                                                    folder / f"{word}.cut.wav")
                         jobs[condition.name, word] = rows, pool.submit(
                             recognize_stream, wav, engine, model)
+                    if not quick:
+                        in_step[condition.name] = read_rows(folder / "stop.tsv"), pool.submit(
+                            recognize_stream, folder / "stop.wav", engine, model, step_intents())
             for (condition_name, word), (rows, future) in jobs.items():
                 result = future.result()
                 _note_result(report, f"{condition_name}/{word}", result)
@@ -532,6 +554,15 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
                 report.scores.setdefault(condition_name, {})[word] = score
                 print(f"  stream {condition_name}/{word}: {len(rows)} clips, "
                       f"{_clip_summary(score)} in {result.seconds:.0f} s", flush=True)
+            for condition_name, (rows, future) in in_step.items():
+                result = future.result()
+                _note_result(report, f"{condition_name}/stop while a step runs", result)
+                if result.error is None:
+                    score = score_unheard(score_word("stop", rows, result.detections), rows,
+                                          result.detections, trained)
+                    report.stop_in_step[condition_name] = score
+                    print(f"  stream {condition_name}/stop while a step runs: "
+                          f"{_clip_summary(score)} in {result.seconds:.0f} s", flush=True)
             if speech is not None:
                 seconds, future = speech
                 result = future.result()
@@ -617,6 +648,13 @@ def table_rows(report: StreamReport) -> list[Row]:
             rows.append(Row(f"{prefix}_stop_recall", stop.acted, "share", TARGETS["stop_recall"],
                             stop.n, f"stop detections: spotter {by['spotter']}, recognizer "
                             f"{by['recognizer']}; wrong {_pct(stop.wrong)}{_unheard(stop)}"))
+        in_step = report.stop_in_step.get(condition)
+        if in_step is not None and in_step.acted is not None:
+            rows.append(Row(f"{prefix}_stop_in_step_recall", in_step.acted, "share",
+                            TARGETS["stop_recall"], in_step.n,
+                            "listening as while a step runs (no question waits: yes and no "
+                            f"are not listened for); wrong {_pct(in_step.wrong)}"
+                            f"{_unheard(in_step)}"))
         for word in ("yes", "no"):
             s = words.get(word)
             if s is not None and s.acted is not None:

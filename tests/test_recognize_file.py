@@ -190,3 +190,27 @@ def test_the_program_says_what_it_read_and_that_nothing_was_heard(
     assert (dialog.line("recognize.low_rate", rate=rate, limit=rate // 2, wanted=16000)
             in err) == (rate < 16000)
     assert dialog.line("recognize.nothing", engine="pocketsphinx") in err
+
+
+def test_only_the_commands_of_the_moment_act(tmp_path: Path) -> None:
+    """Listening as while a step runs (`intents`), "no i haven't" is no command and "next
+    step" still is; listening for everything (a question waiting), both act. (A sentence
+    before each lets pocketsphinx's cepstral mean settle on this voice.)"""
+    from assistant.session.states import State, triggers_from
+
+    ss.require_espeak()
+    vocab = load_vocabulary()
+    voice = ("en-us", 150, 50)
+    pieces = [("", ss.synthesize(ss.SENTENCES[0], *voice)),
+              ("no", ss.synthesize("no i haven't", *voice)),
+              ("", ss.synthesize(ss.SENTENCES[1], *voice)),
+              ("skip", ss.synthesize("next step", *voice))]
+    stream, _ = ss.concatenate(pieces, gap_s=1.5)
+    path = tmp_path / "two.wav"
+    ss.write_wav(path, stream)
+    in_step = frozenset(i.name for i in vocab.intents) & triggers_from(State.RUNNING)
+    everything = [f["intent"] for f in recognize_file(path, PocketsphinxRecognizer(), vocab)]
+    stepping = [f["intent"] for f in recognize_file(path, PocketsphinxRecognizer(), vocab,
+                                                    intents=in_step)]
+    assert everything == ["no", "skip"]
+    assert stepping == ["skip"]

@@ -47,6 +47,22 @@ def test_every_intent_is_a_trigger_of_the_state_machine() -> None:
     assert {i.name for i in load_vocabulary().intents} <= triggers
 
 
+def test_what_each_state_listens_for_is_what_the_machine_offers_there() -> None:
+    """`triggers_from` reads the table as the `transitions` machine does: while a step
+    runs, stop, pain and skip are listened for, yes, no and resume are not."""
+    from transitions import Machine
+
+    from assistant.session.states import STATES, State, triggers_from
+
+    machine = Machine(states=[s["name"] for s in STATES], transitions=TRANSITIONS,
+                      initial=State.READY, auto_transitions=False)
+    for state in State:
+        assert triggers_from(state) == set(machine.get_triggers(state)), state
+    running = triggers_from(State.RUNNING)
+    assert {"stop", "pain", "pause", "skip"} <= running
+    assert not {"yes", "no", "resume"} & running
+
+
 def test_stop_pause_and_pain_are_priority_commands() -> None:
     assert {"stop", "pause", "pain"} <= load_vocabulary().priority_intents()
 

@@ -144,14 +144,20 @@ def recognize_file(
     chunk_seconds: float = 0.1,
     stop_spotter: StopSpotter | None = None,
     short_words: ShortWords | None = None,
+    intents: frozenset[str] | None = None,
 ) -> list[dict[str, object]]:
     """Every command a session would act on in the file, in order, timed in seconds:
     the recognizer's, and with `stop_spotter` every spotted "stop" its second opinion
-    let through (`by` says which)."""
+    let through (`by` says which). `intents`: listen only for these, as a session does
+    in a given state (None: every command, a question waiting)."""
     samples = read_wav(path, recognizer.sample_rate)
-    recognizer.set_phrases(vocabulary.all_phrases())
-    hearing = Hearing(recognizer, CommandSpotter(vocabulary, None), vocabulary, stop_spotter,
-                      words=short_words)
+    spotter = CommandSpotter(vocabulary, None)
+    if intents is None:
+        recognizer.set_phrases(vocabulary.all_phrases())
+    else:
+        recognizer.set_phrases(vocabulary.phrases_for(intents))
+        spotter.set_valid(intents)
+    hearing = Hearing(recognizer, spotter, vocabulary, stop_spotter, words=short_words)
     chunk = max(1, round(chunk_seconds * recognizer.sample_rate))
     events = []
     for start in range(0, samples.size, chunk):

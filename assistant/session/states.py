@@ -158,3 +158,15 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "quieter", "source": [State.READY, *LIVE], "dest": None, "after": "voice_quieter"},
     {"trigger": "help", "source": [State.READY, *LIVE], "dest": None, "after": "say_help"},
 ]
+
+
+def triggers_from(state: State) -> frozenset[str]:
+    """Every trigger with `state` among its sources, conditions aside: what a session
+    listens for there (`Guide.valid_intents` also weighs the conditions), for measuring
+    hearing as a session in that state hears."""
+    found = set()
+    for move in TRANSITIONS:
+        source = move["source"]
+        if state in (source if isinstance(source, list) else [source]):
+            found.add(str(move["trigger"]))
+    return frozenset(found)
