@@ -650,7 +650,7 @@ def table_rows(report: StreamReport) -> list[Row]:
                             f"{by['recognizer']}; wrong {_pct(stop.wrong)}{_unheard(stop)}"))
         in_step = report.stop_in_step.get(condition)
         if in_step is not None and in_step.acted is not None:
-            rows.append(Row(f"{prefix}_stop_in_step_recall", in_step.acted, "share",
+            rows.append(Row(f"{prefix}_stop_in_step", in_step.acted, "share",
                             TARGETS["stop_recall"], in_step.n,
                             "listening as while a step runs (no question waits: yes and no "
                             f"are not listened for); wrong {_pct(in_step.wrong)}"
