@@ -301,3 +301,20 @@ def test_an_answer_taken_early_is_not_taken_again_when_its_utterance_ends() -> N
     events = run(script, StandInWords("no", scores(no=0.95), at_s=1.05, until_s=1.5),
                  valid=SCREENING)
     assert acted(events) == [("no", "words")]
+
+
+def test_a_spotted_command_the_classifier_reads_as_one_of_its_words_stops() -> None:
+    """A real "stop" the stop spotter caught and pocketsphinx decoded "slower", where the
+    classifier reads "no" (the quiet dev stream's 3d86b69a, heard as while a step runs):
+    the models disagree, and unclear means stop. Read as some other word, or with no spot,
+    the "slower" stands."""
+    running = frozenset({"stop", "pause", "pain", "slower", "skip"})
+    script = {12: [Heard("slower", True, 0.6, 1.0), utterance(0.5, 1.2, "slower")]}
+    doubted = StandInWords("no", scores(no=0.73, stop=0.1), at_s=1.0)
+    assert acted(run(script, doubted, valid=running, spot_at_block=12)) == [
+        ("stop", "spotter:words_doubt")]
+    assert acted(run(script, StandInWords("no", scores(no=0.73, stop=0.1), at_s=1.0),
+                     valid=running)) == [("slower", "recognizer")], "no spot: it stands"
+    other = StandInWords("other", scores(other=0.9), at_s=1.0)
+    assert acted(run(script, other, valid=running, spot_at_block=12)) == [
+        ("slower", "recognizer")], "another word: it stands"

@@ -83,6 +83,10 @@ class SecondOpinion:
         if self._at is None:
             self._at = at_s
 
+    def concerns(self, heard: Heard) -> bool:
+        """Whether a recognizer result covers the pending spot."""
+        return self._about(heard)
+
     def _about(self, heard: Heard) -> bool:
         at = self._at
         return at is not None and (heard.start_s <= at + self.settings.after_s
