@@ -511,6 +511,7 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
         try:
             jobs: dict[tuple[str, str], tuple[list[ClipRow], Future[StreamResult]]] = {}
             in_step: dict[str, tuple[list[ClipRow], Future[StreamResult]]] = {}
+            stepping = step_intents()
             speech: tuple[float, Future[StreamResult]] | None = None
             if librivox:
                 seconds = speech_stream(librivox, tmp / "speech.wav")
@@ -543,7 +544,7 @@ def run_streams(engine: str = "auto", model: Path | None = None, quick: bool = F
                             recognize_stream, wav, engine, model)
                     if not quick:
                         in_step[condition.name] = read_rows(folder / "stop.tsv"), pool.submit(
-                            recognize_stream, folder / "stop.wav", engine, model, step_intents())
+                            recognize_stream, folder / "stop.wav", engine, model, stepping)
             for (condition_name, word), (rows, future) in jobs.items():
                 result = future.result()
                 _note_result(report, f"{condition_name}/{word}", result)

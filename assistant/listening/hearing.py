@@ -352,8 +352,7 @@ class Hearing:
         the models disagree, and a spot left unclear stops. In the quiet dev stream heard
         as while a step runs, a real "stop" (3d86b69a) was decoded "slower", and the
         "slower" settled the spot."""
-        return (self.opinion.pending is not None and self.opinion.concerns(heard)
-                and reading.word in (STOP_INTENT, *CHECKED_ANSWERS)
+        return (self.opinion.concerns(heard) and reading.word in (STOP_INTENT, *CHECKED_ANSWERS)
                 and reading.probability >= self.rules.answer_bar)
 
     def _word_acts(self, reading: WordReading, report: Heard, stream_start: float,

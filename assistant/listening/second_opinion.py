@@ -84,10 +84,7 @@ class SecondOpinion:
             self._at = at_s
 
     def concerns(self, heard: Heard) -> bool:
-        """Whether a recognizer result covers the pending spot."""
-        return self._about(heard)
-
-    def _about(self, heard: Heard) -> bool:
+        """Whether a recognizer result covers the pending spot (False with none)."""
         at = self._at
         return at is not None and (heard.start_s <= at + self.settings.after_s
                                    and heard.end_s >= at - self.settings.before_s)
@@ -105,7 +102,7 @@ class SecondOpinion:
     def heard(self, heard: Heard, intent: str | None, strength: float) -> Resolution | None:
         """A recognizer result, with the intent it names (None for an utterance report or
         no command) and the spotter's strength now."""
-        if not self._about(heard):
+        if not self.concerns(heard):
             return None
         if intent is not None:
             if intent == self.stop_intent:
