@@ -54,9 +54,11 @@ def utterance(start: float, end: float, *words: str) -> Heard:
 
 def run(script: dict[int, list[Heard]], words: StandInWords, blocks: int = 40,
         valid: frozenset[str] | None = None, spot_at_block: int | None = None,
-        flicker: float | None = None) -> list[HearingEvent]:
+        flicker: float | None = None, hum: int = 0) -> list[HearingEvent]:
     """`spot_at_block`: the stop spotter fires there; `flicker`: its output everywhere
-    else (a stop spotter that never fires, when `spot_at_block` is None)."""
+    else (a stop spotter that never fires, when `spot_at_block` is None); `hum`: the
+    amplitude of a steady sound heard all along (talk in the background, as loud as any
+    word said over it)."""
     vocabulary = load_vocabulary()
     spotter = CommandSpotter(vocabulary, None)
     if valid is not None:
@@ -74,9 +76,11 @@ def run(script: dict[int, list[Heard]], words: StandInWords, blocks: int = 40,
         stop_spotter = StopSpotter(outputs)
     hearing = Hearing(ScriptedRecognizer(script), spotter, vocabulary, stop_spotter,
                       words=words)
+    block = b"".join(((-1) ** i * hum).to_bytes(2, "little", signed=True)
+                     for i in range(BLOCK))
     events = []
     for _ in range(blocks):
-        events += hearing.feed(b"\0\0" * BLOCK, 0.0)
+        events += hearing.feed(block, 0.0)
     return events + hearing.flush(0.0)
 
 
@@ -121,8 +125,9 @@ def test_a_long_utterance_is_a_sentence_and_the_classifier_stays_out() -> None:
 
 
 def test_after_a_recognizer_command_the_classifier_does_not_act_again() -> None:
+    """A "no" read over `act_bar` (it acts alone where the recognizer heard nothing)."""
     script = {12: [Heard("slower", True, 0.5, 0.9), utterance(0.4, 1.2, "slower")]}
-    assert acted(run(script, StandInWords("no", scores(no=0.95)))) == [
+    assert acted(run(script, StandInWords("no", scores(no=0.8)))) == [
         ("slower", "recognizer")]
 
 
@@ -318,3 +323,19 @@ def test_a_spotted_command_the_classifier_reads_as_one_of_its_words_stops() -> N
     other = StandInWords("other", scores(other=0.9), at_s=1.0)
     assert acted(run(script, other, valid=running, spot_at_block=12)) == [
         ("slower", "recognizer")], "another word: it stands"
+
+
+def test_an_everyday_command_the_classifier_reads_very_surely_as_an_answer_answers() -> None:
+    """A real "no" over the -35 dBFS bed, decoded "help" (135c6841): the classifier read
+    "no" at 0.99 but, no louder than the bed, could not answer on its own. With a
+    question waiting the "no" acts; with none, or with "stop" in the reading, or read
+    less surely, the "help" stands."""
+    script = {40: [Heard("help", True, 3.6, 4.0), utterance(3.5, 4.3, "help")]}
+    sure = StandInWords("no", scores(no=0.99), at_s=4.0)
+    bed = 1000  # -30 dBFS all along: the word stands 0 dB over it
+    assert acted(run(script, sure, blocks=60, valid=SCREENING, hum=bed)) == [("no", "words")]
+    assert acted(run(script, StandInWords("no", scores(no=0.99), at_s=4.0), blocks=60,
+                     valid=frozenset({"stop", "help"}), hum=bed)) == [("help", "recognizer")]
+    for reading in (scores(no=0.99, stop=0.4), scores(no=0.85)):
+        assert acted(run(script, StandInWords("no", reading, at_s=4.0), blocks=60,
+                         valid=SCREENING, hum=bed)) == [("help", "recognizer")], reading

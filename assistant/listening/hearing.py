@@ -10,7 +10,8 @@ better than pocketsphinx does, it also:
   sure of replaces the answer, and none of its words at all drops it;
 - drops the recognizer's other commands ("again", "back", "resume") when it is sure the
   utterance was a "go", its one word that is no command: a real "go" misheard; and
-  stops instead when it is sure the utterance was a "stop". A command with "go" in it
+  stops instead when it is sure the utterance was a "stop", and answers instead when
+  it is very sure of a "yes" or "no" a question waits for. A command with "go" in it
   ("go on", "go back") is not checked: the classifier's "go" is taught on those, and
   cannot tell them from a lone "go";
 - acts on "stop", "yes" or "no" in a short utterance where the recognizer heard no
@@ -329,6 +330,11 @@ class Hearing:
                                                reason=f"words_doubt_{reading.word}", text=h.text))
                     events += self._resolved(self.opinion.settle(Verdict.STOP, "words_doubt"),
                                              stream_start)
+                elif self._answered(reading):
+                    events.append(HearingEvent("heard", h.start_s, h.end_s,
+                                               reason=f"words_heard_{reading.word}", text=h.text))
+                    events += self._word_acts(reading, report, stream_start,
+                                              rules.answer_spot_bar)
                 else:
                     events += self._heard(h, stream_start)
                 continue
@@ -354,6 +360,18 @@ class Hearing:
         "slower" settled the spot."""
         return (self.opinion.concerns(heard) and reading.word in (STOP_INTENT, *CHECKED_ANSWERS)
                 and reading.probability >= self.rules.answer_bar)
+
+    def _answered(self, reading: WordReading) -> bool:
+        """Whether the classifier reads an answer that is understood now as surely as it
+        answers on its own (`WordRules.answer_spot_bar`, "stop" under `unsure_stop`),
+        where the recognizer heard an everyday command: over the -35 dBFS bed a real "no"
+        was decoded "help" (the classifier at 0.99, too faint over the bed to answer on
+        its own). The recognizer's word is the evidence the user spoke, so the answer
+        needs no margin over the background here."""
+        rules = self.rules
+        return (reading.word in CHECKED_ANSWERS and reading.word in self.spotter.valid()
+                and reading.probability >= rules.answer_spot_bar
+                and reading.scores[STOP_INTENT] < rules.unsure_stop)
 
     def _word_acts(self, reading: WordReading, report: Heard, stream_start: float,
                    bar: float) -> list[HearingEvent]:
