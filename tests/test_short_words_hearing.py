@@ -13,6 +13,7 @@ from assistant.listening.stop_spotter import StopSpotter
 from assistant.ports import Heard
 from assistant.session.vocabulary import load_vocabulary
 from tests.fakes import ScriptedRecognizer
+from tests.test_spotter import History, Line
 
 RATE = 16000
 BLOCK = 1600
@@ -54,13 +55,14 @@ def utterance(start: float, end: float, *words: str) -> Heard:
 
 def run(script: dict[int, list[Heard]], words: StandInWords, blocks: int = 40,
         valid: frozenset[str] | None = None, spot_at_block: int | None = None,
-        flicker: float | None = None, hum: int = 0) -> list[HearingEvent]:
+        flicker: float | None = None, hum: int = 0,
+        spotter: CommandSpotter | None = None) -> list[HearingEvent]:
     """`spot_at_block`: the stop spotter fires there; `flicker`: its output everywhere
     else (a stop spotter that never fires, when `spot_at_block` is None); `hum`: the
     amplitude of a steady sound heard all along (talk in the background, as loud as any
     word said over it)."""
     vocabulary = load_vocabulary()
-    spotter = CommandSpotter(vocabulary, None)
+    spotter = spotter or CommandSpotter(vocabulary, None)
     if valid is not None:
         spotter.set_valid(valid)
     stop_spotter = None
@@ -339,3 +341,14 @@ def test_an_everyday_command_the_classifier_reads_very_surely_as_an_answer_answe
     for reading in (scores(no=0.99, stop=0.4), scores(no=0.85)):
         assert acted(run(script, StandInWords("no", reading, at_s=4.0), blocks=60,
                          valid=SCREENING, hum=bed)) == [("help", "recognizer")], reading
+
+
+def test_the_assistants_own_word_read_as_an_answer_does_not_answer() -> None:
+    """The same, with "help" said in the assistant's line as the recognizer heard it (the
+    user noticed talking over it, so an everyday command may count over the line)."""
+    line = Line("Say help at any time.", started_at=3.0, duration_s=1.5)
+    own = CommandSpotter(load_vocabulary(), History([line]))
+    own.confirm_barge_in(3.25)
+    script = {40: [Heard("help", True, 3.3, 3.6), utterance(3.2, 4.0, "help")]}
+    sure = StandInWords("no", scores(no=0.99), at_s=3.6)
+    assert acted(run(script, sure, blocks=60, valid=SCREENING, hum=1000, spotter=own)) == []

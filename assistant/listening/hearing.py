@@ -330,7 +330,7 @@ class Hearing:
                                                reason=f"words_doubt_{reading.word}", text=h.text))
                     events += self._resolved(self.opinion.settle(Verdict.STOP, "words_doubt"),
                                              stream_start)
-                elif self._answered(reading):
+                elif self._answered(h, reading, stream_start):
                     events.append(HearingEvent("heard", h.start_s, h.end_s,
                                                reason=f"words_heard_{reading.word}", text=h.text))
                     events += self._word_acts(reading, report, stream_start,
@@ -361,17 +361,19 @@ class Hearing:
         return (self.opinion.concerns(heard) and reading.word in (STOP_INTENT, *CHECKED_ANSWERS)
                 and reading.probability >= self.rules.answer_bar)
 
-    def _answered(self, reading: WordReading) -> bool:
+    def _answered(self, heard: Heard, reading: WordReading, stream_start: float) -> bool:
         """Whether the classifier reads an answer that is understood now as surely as it
         answers on its own (`WordRules.answer_spot_bar`, "stop" under `unsure_stop`),
         where the recognizer heard an everyday command: over the -35 dBFS bed a real "no"
         was decoded "help" (the classifier at 0.99, too faint over the bed to answer on
         its own). The recognizer's word is the evidence the user spoke, so the answer
-        needs no margin over the background here."""
+        needs no margin over the background here, unless that word was the assistant's
+        own (a "help" in its line, the echo read as "no")."""
         rules = self.rules
         return (reading.word in CHECKED_ANSWERS and reading.word in self.spotter.valid()
                 and reading.probability >= rules.answer_spot_bar
-                and reading.scores[STOP_INTENT] < rules.unsure_stop)
+                and reading.scores[STOP_INTENT] < rules.unsure_stop
+                and self.spotter.judge(heard, stream_start).reason != "own_voice")
 
     def _word_acts(self, reading: WordReading, report: Heard, stream_start: float,
                    bar: float) -> list[HearingEvent]:
