@@ -239,3 +239,21 @@ def test_with_no_question_waiting_an_answer_is_not_held_back() -> None:
     s.set_valid(frozenset({"yes", "no"}))
     s.expect_answer(None)
     assert s.consider(heard("yes", 1.0, 1.4), 0.0).reason == "accepted"
+
+
+def test_a_command_word_that_begins_a_longer_word_of_its_line_is_its_own_voice() -> None:
+    """Heard in the room: "never painful" decoded "ouch" (the pain command says "pain")."""
+    line = Line("Moderate pressure: it should feel good, never painful.", 10.0, 4.0)
+    s = spotter([line])
+    s.confirm_barge_in(13.3)
+    assert s.consider(heard("ouch", 3.4, 3.8, final=False), 10.0).reason == "own_voice"
+    assert s.consider(heard("that hurts", 3.4, 3.9, final=False), 10.0).reason == "own_voice"
+
+
+def test_a_short_command_word_inside_a_longer_word_is_still_the_users() -> None:
+    """"no" begins "not", "now", "normal": only words of four letters or more count."""
+    line = Line("Do not pull the toes.", 10.0, 2.0)
+    s = spotter([line])
+    s.confirm_barge_in(10.3)
+    decision = s.consider(heard("no", 0.3, 0.6), 10.0)
+    assert decision.reason == "accepted", decision

@@ -84,6 +84,10 @@ ANSWERS = frozenset({"yes", "no"})
 """The replies `expect_answer` holds back until their question is heard."""
 
 
+WORD_START_LETTERS = 4
+"""Shorter words begin too many others ("no" in "not", "now", "normal")."""
+
+
 class CommandSpotter:
     def __init__(
         self,
@@ -217,15 +221,20 @@ class CommandSpotter:
     def _is_own_words(self, line: PlayedLine, phrase: str, start: float, end: float) -> bool:
         """Is `phrase` in `line` at about the time it was heard? Word times are estimated
         from character positions, which is close enough for speech at an even rate. Words
-        after where the line was cut off or held were never said."""
+        after where the line was cut off or held were never said. A phrase whose last
+        word has `WORD_START_LETTERS` or more also counts where that word begins a longer
+        one: in the room, under load, the assistant's "never painful" was decoded "ouch"
+        (a form of "pain") with a barge-in noticed on its echo, and the session stopped
+        for a pain nobody had."""
         text = normalize(line.text)
         if not text:
             return False
         tolerance = self.settings.word_tolerance_s
         at = text.find(phrase)
         padded = f" {text} "
+        word_start = len(phrase.split()[-1]) >= WORD_START_LETTERS
         while at >= 0:
-            if padded[at] == " " and padded[at + len(phrase) + 1] == " ":
+            if padded[at] == " " and (word_start or padded[at + len(phrase) + 1] == " "):
                 said_from = line.started_at + line.duration_s * at / len(text)
                 said_to = line.started_at + line.duration_s * (at + len(phrase)) / len(text)
                 unsaid = line.ended_at is not None and said_from > line.ended_at
