@@ -143,7 +143,7 @@ def test_lines_are_stamped_with_when_they_are_heard(room: Room, voice: SpokenVoi
     """
     threshold = 0.003
     rate = voice.player.sample_rate
-    firsts, errors, allowed = [], [], []
+    firsts, errors = [], []
     for i in range(5):
         text = f"Line {i}. {SHORT_LINE}"  # a new text each time: no cache hit
         recording, t_say = heard(room, voice, text)
@@ -162,14 +162,17 @@ def test_lines_are_stamped_with_when_they_are_heard(room: Room, voice: SpokenVoi
         expected_onset = line.started_at + sounding[0] / rate
         expected_end = line.ended_at - (len(audio) - sounding[-1] - 1) / rate
         errors += [expected_onset - onset, expected_end - end]
-        # The room's timebase is early by up to a block, late by its arrival jitter.
-        allowed += 2 * [room.block_s + recording.delivery_spread_s + 0.010]
         firsts.append(onset - t_say)
         print(f"\nfirst audio {1000 * (onset - t_say):.1f} ms after say(); player's times "
               f"{1000 * (expected_onset - onset):+.1f} ms (start), "
               f"{1000 * (expected_end - end):+.1f} ms (end) from the recording's")
     print(f"\nfirst-audio latency from say(): median {1000 * float(np.median(firsts)):.1f} ms")
-    assert all(abs(e) < limit for e, limit in zip(errors, allowed, strict=True)), (errors, allowed)
+    # Typically a few ms apart. Under load (CI runs the other tests beside the room) a
+    # speaker callback that waits for the GIL stamps its block late by the wait: once
+    # 14 ms on one line of five. `recent()` feeds echo rejection, whose margins are
+    # 100 ms or more, so such a line is allowed; a steady offset is not.
+    assert float(np.median(np.abs(errors))) < room.block_s + 0.010, errors
+    assert max(abs(e) for e in errors) < room.block_s + 0.030, errors
 
 
 def test_volume_steps_change_the_recorded_level(room: Room, voice: SpokenVoice) -> None:

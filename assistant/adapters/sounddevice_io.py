@@ -3,9 +3,8 @@
 Both callbacks stay trivial so the audio thread never waits: the speaker callback asks a
 FrameSource (the player) for frames, the microphone callback hands bytes and a
 timestamp to a caller-supplied function (a queue put). Timestamps are converted from
-PortAudio's clock to time.monotonic() by the smallest recent offset between the two
-(`CallbackClock`), so they are right whatever clock the host API uses and however late
-the callback got the GIL.
+PortAudio's clock to time.monotonic() by their offset from the callback's own "now",
+so they are right whatever clock the host API uses.
 
 The callbacks run Python, so they need the GIL within a block period (~6 ms). With the
 default 5 ms switch interval one busy Python thread can starve them (measured: a dozen
@@ -20,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from assistant.adapters.callback_clock import CallbackClock
 from assistant.errors import AudioUnavailable
 from assistant.speech.audio_out import FrameSource
 
@@ -134,7 +132,6 @@ class SpeakerStream:
         self._source = source
         self._sample_rate = sample_rate or info.default_rate_hertz
         self._blocksize = max(blocksize, 1)
-        self._clock = CallbackClock()
         self.underflows = 0
         self.blocks = 0
         """Callbacks so far; `wait_running` watches it."""
@@ -186,14 +183,10 @@ class SpeakerStream:
             self.underflows += 1
             self._source.underflowed()
         ahead = time_info.outputBufferDacTime - time_info.currentTime
-        if 0.0 < ahead < 1.0:
-            dac_time = self._clock.to_monotonic(
-                time_info.outputBufferDacTime, time_info.currentTime, now
-            )
-        else:
-            dac_time = now + self.latency_s
+        if not 0.0 < ahead < 1.0:
+            ahead = self.latency_s
         try:
-            self._source.fill(outdata[:, 0], dac_time)
+            self._source.fill(outdata[:, 0], now + ahead)
         except Exception as error:
             outdata.fill(0)
             if self.error is None:
@@ -214,7 +207,6 @@ class MicrophoneStream:
         sd = _sd()
         info = find_device(device, "input")
         self._on_audio = on_audio
-        self._clock = CallbackClock()
         self.overflows = 0
         try:
             self._stream = sd.RawInputStream(
@@ -249,13 +241,9 @@ class MicrophoneStream:
         if status.input_overflow:
             self.overflows += 1
         behind = time_info.currentTime - time_info.inputBufferAdcTime
-        if 0.0 < behind < 1.0:
-            adc_time = self._clock.to_monotonic(
-                time_info.inputBufferAdcTime, time_info.currentTime, now
-            )
-        else:
-            adc_time = now - self.latency_s - frames / self._stream.samplerate
-        self._on_audio(bytes(indata), adc_time)
+        if not 0.0 < behind < 1.0:
+            behind = self.latency_s + frames / self._stream.samplerate
+        self._on_audio(bytes(indata), now - behind)
 
 
 def _open_failed(direction: Direction, name: str, error: BaseException) -> str:
