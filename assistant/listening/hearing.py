@@ -251,7 +251,7 @@ class Hearing:
                 and self._loudness.stands_out(rules.word_spot_margin_db)):
             self._last_word_spot = reading.at_s
             return self._spot(reading.at_s, stream_start, by="words")
-        if (reading.word in CHECKED_ANSWERS and reading.word in self.spotter.valid()
+        if (self._answers_now(reading.word)
                 and reading.probability >= rules.answer_spot_bar
                 and reading.at_s > self._words_read_to
                 and self._loudness.stands_out(rules.answer_margin_db)):
@@ -361,6 +361,10 @@ class Hearing:
         return (self.opinion.concerns(heard) and reading.word in (STOP_INTENT, *CHECKED_ANSWERS)
                 and reading.probability >= self.rules.answer_bar)
 
+    def _answers_now(self, word: str) -> bool:
+        """Whether `word` is an answer ("yes", "no") that a waiting question takes now."""
+        return word in CHECKED_ANSWERS and word in self.spotter.valid()
+
     def _answered(self, heard: Heard, reading: WordReading, stream_start: float) -> bool:
         """Whether the classifier reads an answer that is understood now as surely as it
         answers on its own (`WordRules.answer_spot_bar`, "stop" under `unsure_stop`),
@@ -370,7 +374,7 @@ class Hearing:
         needs no margin over the background here, unless that word was the assistant's
         own (a "help" in its line, the echo read as "no")."""
         rules = self.rules
-        return (reading.word in CHECKED_ANSWERS and reading.word in self.spotter.valid()
+        return (self._answers_now(reading.word)
                 and reading.probability >= rules.answer_spot_bar
                 and reading.scores[STOP_INTENT] < rules.unsure_stop
                 and self.spotter.judge(heard, stream_start).reason != "own_voice")
@@ -411,8 +415,7 @@ class Hearing:
         stop = reading.scores[STOP_INTENT]
         if reading.word == STOP_INTENT:
             return self._resolved(self.opinion.settle(Verdict.STOP, "words_stop"), stream_start)
-        if (reading.word in CHECKED_ANSWERS and stop < rules.unsure_stop
-                and reading.word in self.spotter.valid()):
+        if self._answers_now(reading.word) and stop < rules.unsure_stop:
             self.opinion.settle(Verdict.OTHER_COMMAND, f"words_{reading.word}")
             said = Heard(reading.word, True, at - SPOT_SPAN_S, at)
             return self._heard(said, stream_start, by="words")
