@@ -15,6 +15,7 @@ Priors and decision rules live in `assistant/data/pocketsphinx_thresholds.toml`.
 from __future__ import annotations
 
 import itertools
+import math
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pocketsphinx
 
 from assistant.errors import AssistantError, DataFileError, ModelMissing
@@ -83,6 +86,10 @@ class PocketsphinxTuning:
     detector, in this mode (0 loose .. 3 strict), says so; None: the neural one alone."""
     """Audio from before the endpointer's speech start decoded with each utterance: the
     decoder needs a few frames before the first sound to hear it."""
+    faint_word_db: float = 0.0
+    """A word whose loudest moment is this much fainter than the loudest command of its
+    utterance is background (a TV, the echo's leftovers), not the user: it counts as
+    noise, neither against the command standing alone nor as a command. 0: off."""
     cmn_initial: tuple[float, ...] = ()
     decoder: Mapping[str, Any] = field(default_factory=dict)
 
@@ -114,6 +121,7 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
             min_pause_seconds=float(decision["min_pause_seconds"]),
             max_utterance_seconds=float(decision["max_utterance_seconds"]),
             partial_stable_seconds=float(decision["partial_stable_seconds"]),
+            faint_word_db=float(decision.get("faint_word_db", 0.0)),
             vad_window_seconds=float(vad["window_seconds"]),
             vad_ratio=float(vad["ratio"]),
             vad_mode=int(vad["mode"]),
@@ -140,6 +148,10 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
     if tuning.cmn_initial and len(tuning.cmn_initial) != 13:
         raise DataFileError(f"{name}: [cmn] initial needs 13 numbers")
     return tuning
+
+
+def _dbfs(power: float) -> float:
+    return 10 * math.log10(power / 32768**2 + 1e-12)
 
 
 def _token(phrase: str) -> str:
@@ -229,6 +241,8 @@ class PocketsphinxRecognizer:
         self._in_utt = False
         self._utt_start_s = 0.0
         self._utt_frames = 0
+        self._utt_audio = bytearray()
+        """What this utterance's decoder was fed, for the loudness of its words."""
         self._partial_text = ""
         self._partial_since = 0
         self._utt_end_s = 0.0
@@ -493,6 +507,8 @@ class PocketsphinxRecognizer:
         if speech:  # the endpointer may hand back an empty tail; the decoder raises
             self._engine(lambda: self._decoder.process_raw(speech), "failed on audio")
         self._utt_frames += len(speech) // 2 * self._FRAMES_PER_SECOND // self.sample_rate
+        if self.tuning.faint_word_db > 0:
+            self._utt_audio += speech
         if self._lookback_bytes:
             self._recent = (self._recent + speech)[-self._lookback_bytes :]
 
@@ -525,6 +541,7 @@ class PocketsphinxRecognizer:
         self._in_utt = True
         self._utt_start_s = start_s
         self._utt_frames = 0
+        self._utt_audio = bytearray()
         self._partial_text = ""
         self._partial_since = 0
         self._reported = []
@@ -564,14 +581,15 @@ class PocketsphinxRecognizer:
         the utterance is open (`closed` False) the last group may still grow, so a
         command there counts only as its last word.
         """
-        words = self._words(segments)
+        faint = self._faint_words(segments)
+        words = [seg for seg in self._words(segments) if seg not in faint]
         limit = self.tuning.max_utterance_words - self._carried_words
         if closed and len(words) > limit:
             return []
         groups: list[list[tuple[str, int, int]]] = [[]]
         for seg in segments:
             word, sf, ef = seg
-            if self._is_filler(word):
+            if self._is_filler(word) or seg in faint:
                 if ef - sf + 1 >= self._pause_frames:
                     groups.append([])
                 continue
@@ -589,6 +607,31 @@ class PocketsphinxRecognizer:
                     continue
                 found.append(seg)
         return found
+
+    def _faint_words(self, segments: list[tuple[str, int, int]],
+                     ) -> list[tuple[str, int, int]]:
+        """The words `faint_word_db` fainter than the loudest active command here: the TV
+        or the echo's leftovers around it ("that resume why", a "resume" 30 dB over a
+        TV's "that" in a 20-minute soak, was not alone). They count as noise: neither
+        against the command nor as commands of their own (a TV's "pain")."""
+        margin = self.tuning.faint_word_db
+        commands = [seg for seg in segments if self._tokens.get(seg[0]) in self._active]
+        if margin <= 0 or not commands:
+            return []
+        audio = np.frombuffer(bytes(self._utt_audio), np.int16).astype(np.float64)
+        levels = {seg: self._loudest_db(audio, seg) for seg in self._words(segments)}
+        loudest = max(levels[seg] for seg in commands)
+        return [seg for seg, level in levels.items() if level < loudest - margin]
+
+    def _loudest_db(self, audio: npt.NDArray[np.float64], seg: tuple[str, int, int]) -> float:
+        """A word's loudest 20 ms (dBFS)."""
+        per_frame = self.sample_rate // self._FRAMES_PER_SECOND
+        piece = audio[seg[1] * per_frame:(seg[2] + 1) * per_frame]
+        block = 2 * per_frame
+        n = piece.size // block
+        if n == 0:
+            return -120.0 if piece.size == 0 else _dbfs(float((piece**2).mean()))
+        return _dbfs(float((piece[:n * block].reshape(n, block) ** 2).mean(axis=1).max()))
 
     def _heard(self, seg: tuple[str, int, int], final: bool) -> Heard:
         word, sf, ef = seg
