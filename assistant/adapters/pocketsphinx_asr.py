@@ -18,14 +18,13 @@ import itertools
 import math
 import tempfile
 import tomllib
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pocketsphinx
 
 from assistant.errors import AssistantError, DataFileError, ModelMissing
@@ -150,10 +149,6 @@ def load_tuning(path: Path | None = None) -> PocketsphinxTuning:
     return tuning
 
 
-def _dbfs(power: float) -> float:
-    return 10 * math.log10(power / 32768**2 + 1e-12)
-
-
 def _token(phrase: str) -> str:
     return _TOKEN_PREFIX + phrase.replace(" ", "_").replace("'", "")
 
@@ -165,6 +160,8 @@ class PocketsphinxRecognizer:
     sample_rate = 16000
     _FRAMES_PER_SECOND = 100
     _MIN_RESTART_FRAMES = 10
+    _BLOCK_SAMPLES = 320
+    """20 ms: the loudness of a word is its loudest block (`faint_word_db`)."""
     """An utterance shorter than this is not restarted (pocketsphinx cannot end one that
     has no path yet, and logs an error)."""
     _SAME_PARTIAL_SECONDS = 0.5
@@ -241,8 +238,10 @@ class PocketsphinxRecognizer:
         self._in_utt = False
         self._utt_start_s = 0.0
         self._utt_frames = 0
-        self._utt_audio = bytearray()
-        """What this utterance's decoder was fed, for the loudness of its words."""
+        self._utt_blocks: list[float] = []
+        """The power of each 20 ms this utterance's decoder was fed, for the loudness of
+        its words (no numpy: this process is the recognizer alone, kept small)."""
+        self._utt_rest = b""
         self._partial_text = ""
         self._partial_since = 0
         self._utt_end_s = 0.0
@@ -508,7 +507,7 @@ class PocketsphinxRecognizer:
             self._engine(lambda: self._decoder.process_raw(speech), "failed on audio")
         self._utt_frames += len(speech) // 2 * self._FRAMES_PER_SECOND // self.sample_rate
         if self.tuning.faint_word_db > 0:
-            self._utt_audio += speech
+            self._measure_blocks(speech)
         if self._lookback_bytes:
             self._recent = (self._recent + speech)[-self._lookback_bytes :]
 
@@ -541,7 +540,8 @@ class PocketsphinxRecognizer:
         self._in_utt = True
         self._utt_start_s = start_s
         self._utt_frames = 0
-        self._utt_audio = bytearray()
+        self._utt_blocks = []
+        self._utt_rest = b""
         self._partial_text = ""
         self._partial_since = 0
         self._reported = []
@@ -618,20 +618,26 @@ class PocketsphinxRecognizer:
         commands = [seg for seg in segments if self._tokens.get(seg[0]) in self._active]
         if margin <= 0 or not commands:
             return []
-        audio = np.frombuffer(bytes(self._utt_audio), np.int16).astype(np.float64)
-        levels = {seg: self._loudest_db(audio, seg) for seg in self._words(segments)}
+        levels = {seg: self._loudest_db(seg) for seg in self._words(segments)}
         loudest = max(levels[seg] for seg in commands)
         return [seg for seg, level in levels.items() if level < loudest - margin]
 
-    def _loudest_db(self, audio: npt.NDArray[np.float64], seg: tuple[str, int, int]) -> float:
-        """A word's loudest 20 ms (dBFS)."""
+    def _measure_blocks(self, speech: bytes) -> None:
+        data = self._utt_rest + speech
+        size = 2 * self._BLOCK_SAMPLES
+        whole = len(data) - len(data) % size
+        for at in range(0, whole, size):
+            block = array("h", data[at : at + size])
+            self._utt_blocks.append(sum(v * v for v in block) / self._BLOCK_SAMPLES)
+        self._utt_rest = data[whole:]
+
+    def _loudest_db(self, seg: tuple[str, int, int]) -> float:
+        """A word's loudest 20 ms (dBFS; the blocks it overlaps)."""
         per_frame = self.sample_rate // self._FRAMES_PER_SECOND
-        piece = audio[seg[1] * per_frame:(seg[2] + 1) * per_frame]
-        block = 2 * per_frame
-        n = piece.size // block
-        if n == 0:
-            return -120.0 if piece.size == 0 else _dbfs(float((piece**2).mean()))
-        return _dbfs(float((piece[:n * block].reshape(n, block) ** 2).mean(axis=1).max()))
+        first = seg[1] * per_frame // self._BLOCK_SAMPLES
+        last = ((seg[2] + 1) * per_frame - 1) // self._BLOCK_SAMPLES
+        powers = self._utt_blocks[first : last + 1]
+        return 10 * math.log10(max(powers, default=0.0) / 32768**2 + 1e-12)
 
     def _heard(self, seg: tuple[str, int, int], final: bool) -> Heard:
         word, sf, ef = seg
