@@ -409,8 +409,8 @@ FAINT_TALK = ("The weather will stay mild through the weekend, with light rain o
 OVER_FAINT_TALK = ("resume", "skip", "slower", "pause", "repeat", "carry on", "next", "louder")
 FAINT_TALK_UNDER_DB = 30.0
 OVER_FAINT_TALK_MIN = 8
-"""Measured 12 of 16 (none without the rule), Piper joe at two speeds: less a margin for
-Piper's unseeded takes."""
+"""Measured 12 of 16 (none without the rule), Piper joe at two speeds, none wrong: less a
+margin for Piper's unseeded takes (one wrong command allowed, never the talk's "pain")."""
 
 
 def _at_dbfs(x: ss.Samples, dbfs: float) -> npt.NDArray[np.float64]:
@@ -446,7 +446,8 @@ def test_a_command_said_over_faint_talk_stands_alone() -> None:
     with_rule = heard[load_tuning().faint_word_db]
     hits = sum(_intent(vocab, p) in got for (p, _), got in zip(pieces, with_rule, strict=True))
     assert hits >= OVER_FAINT_TALK_MIN, with_rule
-    assert all(set(got) <= {_intent(vocab, p)} for (p, _), got in zip(pieces, with_rule,
-                                                                        strict=True)), with_rule
+    wrong = [i for (p, _), got in zip(pieces, with_rule, strict=True) for i in got
+             if i != _intent(vocab, p)]
+    assert len(wrong) <= 1 and _intent(vocab, "ouch") not in wrong, with_rule  # no TV "pain"
     without = sum(_intent(vocab, p) in got for (p, _), got in zip(pieces, heard[0.0], strict=True))
     assert without <= hits - OVER_FAINT_TALK_MIN // 2, heard[0.0]
