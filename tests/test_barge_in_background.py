@@ -12,18 +12,17 @@ import numpy as np
 import numpy.typing as npt
 
 from assistant.listening.barge_in import BargeInSettings, SpeechOverEcho
-from tests.harness.speech_samples import RATE, SENTENCES, require_espeak, speech_power, synthesize
+from tests.harness.speech_samples import (
+    RATE,
+    SENTENCES,
+    at_level,
+    require_espeak,
+    synthesize,
+)
 
 FRAME = RATE // 100
 TV_DBFS = -38.0
 USER_DBFS = -26.0
-
-
-def at_level(x: npt.NDArray[np.int16], dbfs: float) -> npt.NDArray[np.float64]:
-    """`x` scaled so its power over its speech is `dbfs`."""
-    gain = 32768 * 10 ** (dbfs / 20) / np.sqrt(speech_power(x))
-    out: npt.NDArray[np.float64] = x.astype(np.float64) * gain
-    return out
 
 
 def onsets(detector: SpeechOverEcho, audio: npt.NDArray[np.float64]) -> list[float]:

@@ -11,7 +11,6 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 
 from assistant.adapters.pocketsphinx_asr import (
@@ -413,12 +412,6 @@ OVER_FAINT_TALK_MIN = 8
 margin for Piper's unseeded takes (one wrong command allowed, never the talk's "pain")."""
 
 
-def _at_dbfs(x: ss.Samples, dbfs: float) -> npt.NDArray[np.float64]:
-    out: npt.NDArray[np.float64] = x.astype(np.float64) * np.sqrt(
-        10 ** (dbfs / 10) * 32768**2 / ss.speech_power(x))
-    return out
-
-
 def test_a_command_said_over_faint_talk_stands_alone() -> None:
     """Talk 30 dB under the user (a TV in the next room, the echo's leftovers) runs on
     around the command, and pocketsphinx decodes it too: the command was one word of a
@@ -430,8 +423,9 @@ def test_a_command_said_over_faint_talk_stands_alone() -> None:
     pieces = []
     for k, speaker in enumerate(speakers):
         for i, phrase in enumerate(OVER_FAINT_TALK):
-            said = _at_dbfs(ss.trim(ss.speak(phrase, speaker)), -20.0)
-            under = _at_dbfs(np.roll(talk, ss.RATE // 2 * (i + 3 * k)), -20.0 - FAINT_TALK_UNDER_DB)
+            said = ss.at_level(ss.trim(ss.speak(phrase, speaker)), -20.0)
+            shifted = np.roll(talk, ss.RATE // 2 * (i + 3 * k))
+            under = ss.at_level(shifted, -20.0 - FAINT_TALK_UNDER_DB)
             piece = under[: said.size + 2 * ss.RATE].copy()
             piece[ss.RATE : ss.RATE + said.size] += said
             pieces.append((phrase, np.clip(piece, -32768, 32767).astype(np.int16)))

@@ -15,10 +15,8 @@ Priors and decision rules live in `assistant/data/pocketsphinx_thresholds.toml`.
 from __future__ import annotations
 
 import itertools
-import math
 import tempfile
 import tomllib
-from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -28,7 +26,12 @@ from typing import Any
 import pocketsphinx
 
 from assistant.errors import AssistantError, DataFileError, ModelMissing
-from assistant.listening.endpointer import EndpointerSettings, SpeechProbability, VadEndpointer
+from assistant.listening.endpointer import (
+    EndpointerSettings,
+    SpeechProbability,
+    VadEndpointer,
+    level_db,
+)
 from assistant.ports import Heard
 from assistant.session.vocabulary import load_vocabulary, normalize
 
@@ -160,10 +163,10 @@ class PocketsphinxRecognizer:
     sample_rate = 16000
     _FRAMES_PER_SECOND = 100
     _MIN_RESTART_FRAMES = 10
-    _BLOCK_SAMPLES = 320
-    """20 ms: the loudness of a word is its loudest block (`faint_word_db`)."""
     """An utterance shorter than this is not restarted (pocketsphinx cannot end one that
     has no path yet, and logs an error)."""
+    _BLOCK_SAMPLES = 320
+    """20 ms: the loudness of a word is its loudest block (`faint_word_db`)."""
     _SAME_PARTIAL_SECONDS = 0.5
     """A partial for a phrase starting this close to one already reported is the same one."""
 
@@ -239,8 +242,8 @@ class PocketsphinxRecognizer:
         self._utt_start_s = 0.0
         self._utt_frames = 0
         self._utt_blocks: list[float] = []
-        """The power of each 20 ms this utterance's decoder was fed, for the loudness of
-        its words (no numpy: this process is the recognizer alone, kept small)."""
+        """The level (dBFS) of each 20 ms this utterance's decoder was fed, for the loudness
+        of its words (no numpy: this process is the recognizer alone, kept small)."""
         self._utt_rest = b""
         self._partial_text = ""
         self._partial_since = 0
@@ -626,9 +629,7 @@ class PocketsphinxRecognizer:
         data = self._utt_rest + speech
         size = 2 * self._BLOCK_SAMPLES
         whole = len(data) - len(data) % size
-        for at in range(0, whole, size):
-            block = array("h", data[at : at + size])
-            self._utt_blocks.append(sum(v * v for v in block) / self._BLOCK_SAMPLES)
+        self._utt_blocks += [level_db(data[at : at + size]) for at in range(0, whole, size)]
         self._utt_rest = data[whole:]
 
     def _loudest_db(self, seg: tuple[str, int, int]) -> float:
@@ -636,8 +637,7 @@ class PocketsphinxRecognizer:
         per_frame = self.sample_rate // self._FRAMES_PER_SECOND
         first = seg[1] * per_frame // self._BLOCK_SAMPLES
         last = ((seg[2] + 1) * per_frame - 1) // self._BLOCK_SAMPLES
-        powers = self._utt_blocks[first : last + 1]
-        return 10 * math.log10(max(powers, default=0.0) / 32768**2 + 1e-12)
+        return max(self._utt_blocks[first : last + 1], default=level_db(b""))
 
     def _heard(self, seg: tuple[str, int, int], final: bool) -> Heard:
         word, sf, ef = seg

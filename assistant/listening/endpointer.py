@@ -106,7 +106,7 @@ class VadEndpointer:
             speech = sum(either) / len(either) >= threshold
         if self.settings.background_seconds <= 0:
             return speech
-        level = _level_db(frame)
+        level = level_db(frame)
         floor = self.background_level() if speech else None  # the median only when it counts
         self._background.remember(level, neural)
         return speech and (floor is None or level >= floor + self.settings.background_margin_db)
@@ -145,7 +145,8 @@ class VadEndpointer:
         return frame
 
 
-def _level_db(frame: bytes) -> float:
+def level_db(frame: bytes) -> float:
+    """16-bit PCM's mean power in dBFS."""
     samples = array("h", frame)
     power = sum(x * x for x in samples) / max(1, len(samples))
     return 10 * math.log10(power / 32768**2 + 1e-12)

@@ -342,6 +342,13 @@ def speech_power(x: Samples) -> float:
     return float((frames[active] ** 2).mean()) if active.any() else 0.0
 
 
+def at_level(x: Samples, dbfs: float) -> npt.NDArray[np.float64]:
+    """`x` scaled so its power over its speech is `dbfs`."""
+    gain = 32768 * 10 ** (dbfs / 20) / np.sqrt(speech_power(x))
+    out: npt.NDArray[np.float64] = x.astype(np.float64) * gain
+    return out
+
+
 def white_noise(n: int, seed: int = 0) -> Samples:
     rng = np.random.default_rng(seed)
     return np.clip(rng.normal(0, 3000, n), -32768, 32767).astype(np.int16)
