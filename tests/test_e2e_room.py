@@ -268,7 +268,7 @@ def first_session(room: Room, tmp_path: Path) -> LiveSession:
         memory.save_preferences({"mode": "self"})
     finally:
         memory.close()
-    return LiveSession(room, tmp_path, "--routine", "quick",
+    return LiveSession(room, tmp_path, "--routine", "quick", save_audio=True,
                        env={"MASSAGE_ASSISTANT_HOME": str(fresh)})
 
 
