@@ -106,11 +106,10 @@ def television() -> ss.Samples:
               for (voice, rate, pitch) in ss.VOICES[:3] for text in ss.SENTENCES]
     pieces += [read_wav(p, ss.RATE) for p in sorted(ss.LIBRIVOX.glob("*.wav"))]
     gap = np.zeros(ss.RATE, dtype=np.int16)
-    x = np.concatenate([part for piece in pieces for part in (piece, gap)]).astype(np.float64)
-    gain = 32768 * 10 ** (TV_DBFS / 20) / math.sqrt(ss.speech_power(x.astype(np.int16)))
+    x = ss.at_level(np.concatenate([part for piece in pieces for part in (piece, gap)]), TV_DBFS)
     rng = np.random.default_rng(7)
     hiss = rng.normal(0, 32768 * 10 ** (-60 / 20), x.size)
-    out: ss.Samples = np.clip(np.round(x * gain + hiss), -32768, 32767).astype(np.int16)
+    out: ss.Samples = np.clip(np.round(x + hiss), -32768, 32767).astype(np.int16)
     return out
 
 

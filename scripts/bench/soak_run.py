@@ -67,10 +67,9 @@ def tv_audio(folder: Path) -> tuple[Path, float, list[str]]:
     if not parts:
         raise RuntimeError("no ordinary speech for the TV: no LibriVox and no espeak-ng")
     x = np.concatenate(parts)
-    power = ss.speech_power(np.clip(x, -32768, 32767).astype(np.int16))
-    gain = 32768 * 10 ** (TV_DBFS / 20) / math.sqrt(power)
+    scaled = ss.at_level(np.clip(x, -32768, 32767).astype(np.int16), TV_DBFS)
     path = folder / "tv.wav"
-    write_wav(path, np.clip(np.round(x * gain), -32768, 32767).astype(np.int16))
+    write_wav(path, np.clip(np.round(scaled), -32768, 32767).astype(np.int16))
     return path, x.size / SR, sources
 
 
